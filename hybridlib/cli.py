@@ -1,0 +1,239 @@
+"""The `hybridlib` command: the pipeline's stages and tools, for scripts, clusters and torchrun.
+
+    hybridlib plan --profile NAME                 what a profile will run (runs, data, time)
+    hybridlib prepare --profile NAME              build its data (downloads for real profiles)
+    hybridlib train --profile NAME --model M --strategy S --seed N     one run (works under torchrun)
+    hybridlib batches --strategy S --batch-size B --steps K --seed N --data smoke|PATH --out FILE.jsonl
+    hybridlib export-eval --dataset D --source DIR --out DIR
+    hybridlib evaluate --dataset D --source DIR (--model PATH_OR_ID | --embeddings DIR) --out metrics.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _add_profile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="smoke", help="configs/NAME.yaml or a YAML path (default: smoke)")
+    p.add_argument("--home", default=None, help="folder for data/, results/, figures/ (default: $HYBRIDLIB_HOME or the repo)")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from hybridlib.config import load_profile
+
+    profile = load_profile(args.profile)
+    if args.quiet:
+        return 0
+    runs = profile.runs()
+    trained = [r for r in runs if r.strategy.trains]
+    print(f"profile {profile.name}: {profile.description}")
+    print(f"data: train {profile.train_source} in {', '.join(profile.train_languages)}; evaluate on {', '.join(profile.eval_datasets)}")
+    print(f"runs: {len(runs)} ({len(trained)} fine-tuned x {profile.train.steps} steps of {profile.train.batch_size} pairs)")
+    for run in runs:
+        print(f"  {run.key}")
+    if profile.train_source != "synthetic" or set(profile.eval_datasets) - {"synthetic"}:
+        from hybridlib import sources
+
+        sources.print_download_plan(profile)
+    from hybridlib.pipeline import estimate_minutes
+
+    print(estimate_minutes(profile))
+    return 0
+
+
+def cmd_failed_cell(args: argparse.Namespace) -> int:
+    """Name the first cell of an executed notebook that raised, e.g. 'cell 7 (`train_all(cfg, paths)`): ValueError: ...'."""
+    import nbformat
+
+    nb = nbformat.read(args.notebook, as_version=4)
+    for i, cell in enumerate(nb.cells, start=1):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                print(f"cell {i} (`{first[:60]}`): {out.get('ename')}: {out.get('evalue', '')[:200]}")
+                return 0
+    print("no cell with an error (the kernel may have died)")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from hybridlib.config import load_profile
+    from hybridlib.pipeline import Paths, prepare
+
+    if args.allow_unverified:
+        import os
+
+        os.environ["HYBRIDLIB_ALLOW_UNVERIFIED"] = "1"
+    profile = load_profile(args.profile)
+    print(prepare(profile, Paths.for_profile(profile, args.home)).to_string())
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from hybridlib.config import RunSpec, load_profile
+    from hybridlib.pipeline import Paths, train_all
+    from hybridlib.samplers import Strategy
+
+    profile = load_profile(args.profile)
+    run = RunSpec(profile.model(args.model), Strategy.parse(args.strategy), args.seed)
+    train_all(profile, Paths.for_profile(profile, args.home), runs=[run])
+    return 0
+
+
+def cmd_batches(args: argparse.Namespace) -> int:
+    """Write the batches a strategy would draw: one JSON object per (step, rank)."""
+    from hybridlib import storage
+    from hybridlib.samplers import BatchPlan, Strategy, index_from_pair_dataset, iter_steps
+
+    rows = _training_rows(args.data)
+    pairs = _pair_dataset(rows, args.languages)
+    index = index_from_pair_dataset(pairs)
+    strategy = Strategy.parse(args.strategy if args.alpha is None else f"hybrid-{args.alpha}")
+    plan = BatchPlan(index, strategy, args.batch_size * args.world_size, args.seed)
+    group_names = _group_names(rows)
+    langs = index.languages
+    lines = []
+    for step, (epoch, batch) in enumerate(iter_steps(plan, args.steps)):
+        for rank in range(args.world_size):
+            part = slice(rank * args.batch_size, (rank + 1) * args.batch_size)
+            rows_out = [
+                {"pair_id": group_names[g], "query_lang": langs[q], "passage_lang": langs[p]}
+                for g, q, p in zip(batch.groups[part], batch.query_lang[part], batch.passage_lang[part])
+            ]
+            lines.append({"step": step, "rank": rank, "epoch": epoch, "kind": batch.kind, "rows": rows_out})
+    storage.write_jsonl(args.out, lines)
+    print(f"wrote {len(lines)} batches ({args.steps} steps x {args.world_size} ranks) to {args.out}")
+    return 0
+
+
+def _training_rows(data: str):
+    from hybridlib import records
+
+    if data != "smoke":
+        return records.load_training_set(data)
+    from datasets import Dataset
+
+    from hybridlib import synthetic
+
+    world = synthetic.World(synthetic.WorldSpec())
+    train_langs = tuple(lang for lang in world.spec.languages if lang != "el")
+    return Dataset.from_list(synthetic.training_rows(world, train_langs))
+
+
+def _pair_dataset(rows, languages: str | None):
+    from hybridlib.training import pair_dataset
+
+    langs = tuple(languages.split(",")) if languages else tuple(sorted(set(rows["lang"])))
+    return pair_dataset(rows, langs, hard_negatives=False)
+
+
+def _group_names(rows) -> list[str]:
+    import pandas as pd
+
+    _, names = pd.factorize(pd.Series(rows["pair_id"]))
+    return [str(n) for n in names]
+
+
+def cmd_export_eval(args: argparse.Namespace) -> int:
+    from hybridlib import sources
+
+    task = sources.load_task(args.dataset, Path(args.source))
+    task.write(args.out)
+    print(f"wrote {len(task.queries)} queries and {len(task.candidates)} candidates ({', '.join(task.languages)}) to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from hybridlib import sources, provenance, storage
+    from hybridlib.evaluation import encode_task, evaluate_embeddings, load_embeddings
+
+    task = sources.load_task(args.dataset, Path(args.source))
+    if args.embeddings:
+        q_emb, c_emb = load_embeddings(args.embeddings)
+    else:
+        from hybridlib.encoder import load_encoder
+
+        q_emb, c_emb = encode_task(load_encoder(args.model, max_seq_length=args.max_seq_length), task, batch_size=args.batch_size)
+    result, per_query = evaluate_embeddings(task, q_emb, c_emb, n_boot=args.n_boot)
+    result["source"] = {"model": args.model, "embeddings": args.embeddings, "dataset_dir": str(args.source)}
+    result["environment"] = provenance.environment()
+    out = Path(args.out)
+    storage.write_json(out, result)
+    per_query.to_csv(out.with_name(out.stem + "_per_query.csv.gz"), index=False, compression="gzip")
+    print(json.dumps({s: {m: round(result[s][m]["mean"], 4) for m in ("map",)} for s in ("mono", "cross", "multi")}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hybridlib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plan", help="print what a profile will run")
+    _add_profile(p)
+    p.add_argument("--quiet", action="store_true", help="only validate the profile")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("failed-cell", help="name the failing cell of an executed notebook")
+    p.add_argument("notebook")
+    p.set_defaults(func=cmd_failed_cell)
+
+    p = sub.add_parser("prepare", help="download, verify and build a profile's data")
+    _add_profile(p)
+    p.add_argument("--allow-unverified", action="store_true", help="accept files whose sha256 differs from the registry (recorded)")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("train", help="fine-tune one run of a profile (use under torchrun for several GPUs)")
+    _add_profile(p)
+    p.add_argument("--model", required=True)
+    p.add_argument("--strategy", required=True, help="en, xx-mixed, xx-mono, xy, hybrid-ALPHA")
+    p.add_argument("--seed", type=int, required=True)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("batches", help="write the batches a strategy draws, one JSON line per (step, rank)")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--alpha", type=float, default=None, help="hybrid's xx-mono probability (implies --strategy hybrid)")
+    p.add_argument("--batch-size", type=int, required=True, help="pairs per rank")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--world-size", type=int, default=1)
+    p.add_argument("--data", default="smoke", help="'smoke' (synthetic training split) or a prepared training-set folder")
+    p.add_argument("--languages", default=None, help="comma-separated training languages (default: all in the data)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_batches)
+
+    p = sub.add_parser("export-eval", help="write queries.jsonl / candidates.jsonl of an evaluation dataset")
+    p.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"])
+    p.add_argument("--source", required=True, help="folder with the dataset's files as published (MTOP: the zip or mtop/)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export_eval)
+
+    p = sub.add_parser("evaluate", help="score a model or precomputed embeddings under the LAReQA protocol")
+    p.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"])
+    p.add_argument("--source", required=True)
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--model", help="a local folder or hub id (mean pooling, query:/passage: prefixes)")
+    group.add_argument("--embeddings", help="folder with queries.npy and candidates.npy (float32, export order)")
+    p.add_argument("--max-seq-length", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hybridlib.download import DownloadError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, DownloadError) as e:
+        print(f"hybridlib {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

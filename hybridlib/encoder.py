@@ -1,0 +1,98 @@
+"""The bi-encoder: one shared transformer for queries and passages, mean pooling, cosine similarity.
+
+Every model, the smoke model included, is loaded by `load_encoder` from a path or a hub id through
+`SentenceTransformer(name)`: for a plain transformers checkpoint (mBERT, XLM-R, the smoke model) that builds
+Transformer + mean Pooling. Inputs get the prefixes ``query: `` / ``passage: `` (the model's ``prompts``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hybridlib import storage
+from hybridlib.records import CONTEXT_SEPARATOR
+
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+PROMPTS = {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX}
+SCALE = 20.0  # InfoNCE logit scale = 1 / temperature (tau = 0.05)
+
+
+def build_smoke_encoder(
+    corpus: list[str],
+    out_dir: str | Path,
+    *,
+    vocab_size: int = 4000,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    max_length: int = 128,
+    seed: int = 0,
+) -> Path:
+    """Write a small random-weight BERT with a WordPiece tokenizer trained on `corpus` to `out_dir`.
+
+    The folder is a plain transformers checkpoint (config.json, model.safetensors, tokenizer files), so it
+    loads exactly like a hub id. Skips the work when the folder is already complete.
+    """
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    out_dir = Path(out_dir)
+    if (out_dir / "config.json").exists() and (out_dir / "tokenizer.json").exists():
+        return out_dir
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=False, handle_chinese_chars=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    # the prompts and the context separator must be in the vocabulary, not [UNK]
+    corpus = [*corpus, QUERY_PREFIX, PASSAGE_PREFIX, CONTEXT_SEPARATOR]
+    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    tokenizer = BertTokenizerFast(tokenizer_object=tok, model_max_length=max_length)
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=4 * hidden_size,
+        max_position_embeddings=max_length,
+    )
+    torch.manual_seed(seed)
+    model = BertModel(config)
+    with storage.atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return out_dir
+
+
+def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None):
+    """Load a bi-encoder (mean pooling, query/passage prompts) from a local folder or a hub id."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(name_or_path), device=device, revision=revision, prompts=dict(PROMPTS))
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    pooling = model[1].get_config_dict() if len(model) > 1 else {}
+    if pooling.get("pooling_mode") not in (None, "mean") and not pooling.get("pooling_mode_mean_tokens", True):
+        raise ValueError(f"{name_or_path}: the study uses mean pooling, but this model pools with {pooling}")
+    return model
+
+
+def encode(model, texts: list[str], *, kind: str, batch_size: int = 64) -> np.ndarray:
+    """L2-normalised float32 embeddings, shape (len(texts), dim); `kind` is 'query' or 'passage'.
+
+    Texts are encoded longest first (sentence-transformers sorts by length), so padding stays small.
+    """
+    if kind not in PROMPTS:
+        raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
+    emb = model.encode(
+        texts, prompt_name=kind, batch_size=batch_size, normalize_embeddings=True,
+        convert_to_numpy=True, show_progress_bar=False,
+    )
+    return np.asarray(emb, dtype=np.float32)

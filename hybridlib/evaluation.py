@@ -1,0 +1,148 @@
+"""The LAReQA evaluation protocol: Mo (X -> X), Cr (X -> Y, X != Y) and Mul (X -> every language).
+
+Given query and candidate embeddings of a `RetrievalTask`, every setting ranks the whole pool by cosine
+similarity and scores each query with `metrics`. Reported, as the paper does:
+
+- **Mo**: mAP and R@1 per language, macro mean over languages.
+- **Cr**: mAP and R@1 per (query language, target language) pair (the matrix); per query language the mean
+  over its targets; macro mean over all ordered pairs X != Y.
+- **Mul**: mAP, R@10 and rank distance per query language over the pool of all languages; macro mean.
+- Every block also has MRR@10, nDCG@10 and accuracy@1 (the MTOP task reports these), and a 95 % bootstrap
+  CI of the macro mean over parallel groups (`stats.bootstrap_ci`).
+
+A (query, target language) setting where the query has no relevant candidate (MLQA-R: a question missing
+in that language) is skipped and counted under ``skipped``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hybridlib import metrics, stats
+from hybridlib.records import RetrievalTask, passage_input
+
+SETTINGS = ("mono", "cross", "multi")
+
+
+def _query_metrics(scores: np.ndarray, relevant: np.ndarray) -> dict[str, np.ndarray]:
+    ranked = metrics.rank_relevant(scores, relevant)
+    return {
+        "map": ranked.ap,
+        "recall@1": metrics.recall_at_k(ranked.ranks, 1),
+        "recall@10": metrics.recall_at_k(ranked.ranks, 10),
+        "accuracy@1": metrics.accuracy_at_1(ranked.ranks),
+        "mrr@10": metrics.mrr_at_k(ranked.ranks, 10),
+        "ndcg@10": metrics.ndcg_at_k(ranked.ranks, 10),
+        "rank_distance": metrics.rank_distance(ranked.ranks),
+    }
+
+
+def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> pd.DataFrame:
+    """One row per (query, setting) with every metric; ``target`` is the pool's language ('all' for Mul).
+
+    Args:
+        q_emb: (n_queries, dim) L2-normalised, in task order.
+        c_emb: (n_candidates, dim) L2-normalised, in task order.
+    """
+    if len(q_emb) != len(task.queries) or len(c_emb) != len(task.candidates):
+        raise ValueError(
+            f"embeddings have {len(q_emb)} queries / {len(c_emb)} candidates, the task "
+            f"{task.name} has {len(task.queries)} / {len(task.candidates)}; encode in export order"
+        )
+    q_lang = np.array([q.lang for q in task.queries])
+    c_lang = np.array([c.lang for c in task.candidates])
+    frames = []
+    for x in task.languages:
+        qi = np.flatnonzero(q_lang == x)
+        if not len(qi):
+            continue
+        scores = q_emb[qi] @ c_emb.T  # (n_queries_x, n_candidates) cosine
+        relevant = task.relevance(qi)
+        multi_pool = np.flatnonzero(c_lang != x) if task.multi_excludes_query_language else np.arange(len(c_lang))
+        pools = [(y, np.flatnonzero(c_lang == y)) for y in task.languages] + [("all", multi_pool)]
+        for target, ci in pools:
+            setting = "multi" if target == "all" else ("mono" if target == x else "cross")
+            if not len(ci) or setting not in task.settings:
+                continue
+            values = _query_metrics(scores[:, ci], relevant[:, ci])
+            frame = pd.DataFrame(values)
+            frame.insert(0, "query_id", [task.queries[i].id for i in qi])
+            frame.insert(1, "key", [task.queries[i].key for i in qi])
+            frame.insert(2, "lang", x)
+            frame.insert(3, "target", target)
+            frame.insert(4, "setting", setting)
+            frame.insert(5, "n_relevant", relevant[:, ci].sum(axis=1))
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+# Which metrics each setting reports (the paper's, plus the MTOP task's).
+REPORTED = {
+    "mono": ("map", "recall@1", "accuracy@1", "mrr@10", "ndcg@10"),
+    "cross": ("map", "recall@1", "accuracy@1", "mrr@10", "ndcg@10"),
+    "multi": ("map", "recall@10", "accuracy@1", "mrr@10", "ndcg@10", "rank_distance"),
+}
+
+
+def summarize(per_query: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The metrics.json blocks: per setting and metric, the macro mean, per-language values and a 95 % CI."""
+    scored = per_query[per_query["n_relevant"] > 0]
+    out: dict = {"skipped": {s: int(((per_query["setting"] == s) & (per_query["n_relevant"] == 0)).sum()) for s in SETTINGS}}
+    for setting in SETTINGS:
+        rows = scored[scored["setting"] == setting]
+        if rows.empty:
+            out[setting] = None  # the task does not define this setting (MTOP parallel: no Mo)
+            continue
+        block = {}
+        for metric in REPORTED[setting]:
+            # per (lang, target) mean, then per lang mean over targets, then macro mean over langs
+            cell = rows.groupby(["lang", "target"])[metric].mean()
+            per_lang = cell.groupby(level="lang").mean()
+            entry = {"mean": float(cell.mean()), "per_lang": {k: float(v) for k, v in per_lang.items()}}
+            entry["ci95"] = stats.bootstrap_ci(rows, metric, n_boot=n_boot, seed=seed)
+            if setting == "cross":
+                entry["matrix"] = {x: {y: float(v) for (xx, y), v in cell.items() if xx == x} for x in per_lang.index}
+            block[metric] = entry
+        out[setting] = block
+    return out
+
+
+def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray, *, n_boot: int = 1000) -> tuple[dict, pd.DataFrame]:
+    """(metrics dict, per-query frame) for embeddings of `task`."""
+    per_query = per_query_scores(task, q_emb, c_emb)
+    result = {"dataset": task.name, "languages": task.languages, "n_queries": len(task.queries),
+              "n_candidates": len(task.candidates), **summarize(per_query, n_boot=n_boot)}
+    return result, per_query
+
+
+def encode_task(model, task: RetrievalTask, *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(query, candidate) embeddings of a task: queries alone, candidates with their context."""
+    from hybridlib.encoder import encode
+
+    q_emb = encode(model, [q.text for q in task.queries], kind="query", batch_size=batch_size)
+    c_emb = encode(model, [passage_input(c.text, c.context) for c in task.candidates], kind="passage", batch_size=batch_size)
+    return q_emb, c_emb
+
+
+def save_embeddings(out_dir: str | Path, q_emb: np.ndarray, c_emb: np.ndarray) -> None:
+    """`queries.npy` / `candidates.npy` (float32, export order), the `evaluate --embeddings` input."""
+    from hybridlib import storage
+
+    storage.write_npy(Path(out_dir) / "queries.npy", q_emb.astype(np.float32))
+    storage.write_npy(Path(out_dir) / "candidates.npy", c_emb.astype(np.float32))
+
+
+def load_embeddings(in_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    in_dir = Path(in_dir)
+    arrays = []
+    for name in ("queries", "candidates"):
+        path = in_dir / f"{name}.npy"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing; an embeddings folder holds queries.npy and candidates.npy (float32, export order)")
+        arr = np.load(path).astype(np.float32)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        arrays.append(arr / np.where(norms > 0, norms, 1))  # cosine similarity, whatever the encoder wrote
+    return arrays[0], arrays[1]

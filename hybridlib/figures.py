@@ -1,0 +1,130 @@
+"""Figures, built only from result files (summary.csv, metrics.json) and the samplers' batch plans.
+
+Every figure's title names the profile, the dataset and the model it shows, so a PNG found on its own still
+says what produced it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from hybridlib import storage  # noqa: E402
+from hybridlib.results import strategy_sort_key  # noqa: E402
+
+SETTING_LABELS = {"mono_map": "Mo (X→X)", "cross_map": "Cr (X→Y)", "multi_map": "Mul (X→all)"}
+
+
+def save(fig, path: str | Path) -> Path:
+    """Save a figure as PNG atomically and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=130, bbox_inches="tight")
+    os.replace(tmp, path)
+    plt.close(fig)
+    return path
+
+
+def _subset(summary: pd.DataFrame, dataset: str, model: str) -> tuple[pd.DataFrame, list[str]]:
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+    return part, sorted(part["strategy"].unique(), key=strategy_sort_key)
+
+
+def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str):
+    """Grouped bars: Mo / Cr / Mul mAP per strategy (mean over seeds, sd as error bar, seeds as dots)."""
+    part, order = _subset(summary, dataset, model)
+    long = part.melt(id_vars=["strategy", "seed"], value_vars=list(SETTING_LABELS), var_name="setting", value_name="mAP")
+    long["setting"] = long["setting"].map(SETTING_LABELS)
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(order)), 3.8))
+    sns.barplot(data=long, x="strategy", y="mAP", hue="setting", order=order, errorbar="sd", ax=ax, alpha=0.85)
+    sns.stripplot(data=long, x="strategy", y="mAP", hue="setting", order=order, dodge=True, ax=ax, color="k", size=3, legend=False)
+    ax.set_title(f"mAP by batching strategy · {dataset} · {model} · profile {profile} (bars: mean ± sd over seeds)", fontsize=9)
+    ax.set_ylim(0, 1)
+    ax.legend(title=None, fontsize=8)
+    return fig
+
+
+def rank_distance_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str):
+    """Bars: mean rank distance per strategy (lower = less language bias)."""
+    part, order = _subset(summary, dataset, model)
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(order)), 3.4))
+    sns.barplot(data=part, x="strategy", y="rank_distance", order=order, errorbar="sd", ax=ax, color="tab:purple", alpha=0.8)
+    sns.stripplot(data=part, x="strategy", y="rank_distance", order=order, ax=ax, color="k", size=3)
+    ax.set_ylabel("rank distance (max − min rank)")
+    ax.set_title(f"Language bias in the multilingual pool · {dataset} · {model} · profile {profile} (lower is better)", fontsize=9)
+    return fig
+
+
+def language_pair_matrix(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str) -> pd.DataFrame:
+    """(query language x target language) mAP averaged over seeds; the diagonal is Mo, the rest Cr."""
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
+    mats = []
+    for rel in part["path"]:
+        result = storage.read_json(Path(results_dir) / rel / "metrics.json")
+        mat = pd.DataFrame(result["cross"]["map"]["matrix"]).T
+        for lang, value in (result["mono"]["map"]["per_lang"] if result["mono"] else {}).items():
+            mat.loc[lang, lang] = value
+        mats.append(mat.sort_index().sort_index(axis=1))
+    return sum(mats) / len(mats)
+
+
+def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, profile: str):
+    """One heatmap per strategy of query-language x target-language mAP."""
+    _, order = _subset(summary, dataset, model)
+    cols = min(3, len(order))
+    rows = int(np.ceil(len(order) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    for ax, strategy in zip(axes.flat, order):
+        mat = language_pair_matrix(results_dir, summary, dataset, model, strategy)
+        sns.heatmap(mat, vmin=0, vmax=1, cmap="viridis", annot=len(mat) <= 8, fmt=".2f", annot_kws={"size": 7}, cbar=False, ax=ax, square=True)
+        ax.set_title(strategy, fontsize=9)
+        ax.set_xlabel("target language")
+        ax.set_ylabel("query language")
+    for ax in list(axes.flat)[len(order):]:
+        ax.axis("off")
+    fig.suptitle(f"mAP per language pair (diagonal: Mo) · {dataset} · {model} · profile {profile}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def batch_composition(counts: dict[str, np.ndarray], languages: tuple[str, ...], title: str):
+    """One heatmap per strategy: how many training pairs had each (query language, passage language)."""
+    n = len(counts)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.4 * rows), squeeze=False)
+    for ax, (label, mat) in zip(axes.flat, counts.items()):
+        frame = pd.DataFrame(mat, index=languages, columns=languages)
+        sns.heatmap(frame, cmap="mako", annot=len(languages) <= 9, fmt="d", annot_kws={"size": 6}, cbar=False, ax=ax, square=True)
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("passage language")
+        ax.set_ylabel("query language")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) -> list[Path]:
+    """Every result figure of a profile, one set per (dataset, model)."""
+    results_dir, figures_dir = Path(results_dir), Path(figures_dir)
+    summary = pd.read_csv(results_dir / "summary.csv")
+    written = []
+    for dataset, model in summary[["dataset", "model"]].drop_duplicates().itertuples(index=False):
+        stem = f"{dataset}__{model}"
+        written.append(save(map_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__map.png"))
+        written.append(save(rank_distance_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__rank_distance.png"))
+        written.append(save(language_pair_heatmaps(results_dir, summary, dataset, model, profile), figures_dir / f"{stem}__language_pairs.png"))
+    return written

@@ -1,0 +1,107 @@
+"""MTOP (Li et al., EACL 2021) as two retrieval tasks. No retrieval results on MTOP were published; we define:
+
+- **mtop-parallel** (parallel-utterance retrieval): every test utterance is a query and a candidate; a query
+  in X is relevant to the utterances with the same id in the other languages (its translations). Cr: X -> Y;
+  Mul: X -> the pool of every *other* language (the query's own language would only hold itself). No Mo.
+- **mtop-intent** (same-intent retrieval): queries are test utterances, the pool is the eval split; relevant =
+  same intent label. Mo, Cr and Mul as in LAReQA. (The eval split keeps the pool near XQuAD-R's size; the
+  train split is six times larger and would only make the pool, not the question, bigger.)
+
+Release format (``mtop.zip``): ``mtop/{en,de,es,fr,hi,th}/{train,eval,test}.txt``, tab-separated, 8 columns,
+no header, no quoting: id, intent, slots, utterance, domain, locale, decoupled parse, tokens JSON. The id is
+shared by the translations of one utterance. Column 8 can be invalid JSON and is not parsed.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybridlib.records import Candidate, Query, RetrievalTask
+
+LANGUAGES = ("de", "en", "es", "fr", "hi", "th")
+SPLITS = ("train", "eval", "test")
+N_FIELDS = 8
+
+
+@dataclass(frozen=True)
+class Utterance:
+    id: str
+    intent: str
+    text: str
+    domain: str
+    lang: str
+
+
+def parse_lines(lines: list[str], where: str, lang: str) -> list[Utterance]:
+    """Parse one split file's lines; a line without exactly 8 tab-separated fields raises ValueError naming it."""
+    out = []
+    for n, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != N_FIELDS:
+            raise ValueError(f"{where}:{n}: expected {N_FIELDS} tab-separated fields, found {len(fields)}; the file is not the MTOP release format (re-download mtop.zip)")
+        out.append(Utterance(id=fields[0], intent=fields[1], text=fields[3], domain=fields[4], lang=lang))
+    return out
+
+
+class Release:
+    """Reads split files from the release zip, a folder holding it, or the extracted ``mtop/`` folder."""
+
+    def __init__(self, source: Path) -> None:
+        source = Path(source)
+        self.zip_path: Path | None = None
+        self.root: Path | None = None
+        if source.is_file() and zipfile.is_zipfile(source):
+            self.zip_path = source
+        elif (source / "mtop.zip").is_file():
+            self.zip_path = source / "mtop.zip"
+        elif (source / "mtop" / "en").is_dir():
+            self.root = source / "mtop"
+        elif (source / "en").is_dir():
+            self.root = source
+        else:
+            raise FileNotFoundError(f"{source}: no mtop.zip and no mtop/<lang>/ folders; download https://dl.fbaipublicfiles.com/mtop/mtop.zip there")
+
+    def split(self, lang: str, split: str) -> list[Utterance]:
+        name = f"mtop/{lang}/{split}.txt"
+        if self.zip_path is not None:
+            with zipfile.ZipFile(self.zip_path) as z:
+                try:
+                    raw = z.read(name)
+                except KeyError:
+                    raise FileNotFoundError(f"{self.zip_path}: has no {name}; the zip is incomplete (re-download it)") from None
+            where = f"{self.zip_path}!{name}"
+        else:
+            path = self.root / lang / f"{split}.txt"
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: missing; extract the full mtop.zip")
+            raw, where = path.read_bytes(), str(path)
+        return parse_lines(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").readlines(), where, lang)
+
+
+def parallel_task(source: Path, languages: tuple[str, ...] = LANGUAGES, split: str = "test") -> RetrievalTask:
+    """Parallel-utterance retrieval over one split (see module docstring)."""
+    release = Release(source)
+    queries, candidates = [], []
+    for lang in languages:
+        for u in release.split(lang, split):
+            queries.append(Query(id=f"{lang}-{u.id}", lang=lang, text=u.text, key=u.id))
+            candidates.append(Candidate(id=f"{lang}-{u.id}", lang=lang, text=u.text, context="", keys=(u.id,)))
+    return RetrievalTask("mtop-parallel", queries, candidates, settings=("cross", "multi"), multi_excludes_query_language=True)
+
+
+def intent_task(source: Path, languages: tuple[str, ...] = LANGUAGES, query_split: str = "test", pool_split: str = "eval") -> RetrievalTask:
+    """Same-intent retrieval: `query_split` utterances against the `pool_split` pool (see module docstring)."""
+    release = Release(source)
+    queries, candidates = [], []
+    for lang in languages:
+        for u in release.split(lang, query_split):
+            queries.append(Query(id=f"{lang}-{u.id}", lang=lang, text=u.text, key=u.intent))
+        for u in release.split(lang, pool_split):
+            candidates.append(Candidate(id=f"{lang}-{pool_split}-{u.id}", lang=lang, text=u.text, context="", keys=(u.intent,)))
+    return RetrievalTask("mtop-intent", queries, candidates)

@@ -1,0 +1,272 @@
+"""The study's stages, each idempotent: prepare data, fine-tune every run, evaluate every run.
+
+The notebooks call these; each stage skips work whose outputs exist for the same resolved config, and
+writes its outputs atomically, so an interrupted stage resumes where it stopped.
+
+Layout (``HYBRIDLIB_HOME`` moves it, e.g. to Google Drive on Colab; default: the repository):
+
+    data/<profile>/train/                        training set (datasets Arrow)
+    data/<profile>/eval/<dataset>/               queries.jsonl, candidates.jsonl
+    data/<profile>/models/smoke/                 the smoke encoder (smoke profile only)
+    results/<profile>/runs/<model>/<strategy>/seed<N>/   config.json, environment.json, model/, train_log.json
+    results/<profile>/eval/<dataset>/<model>/<strategy>/seed<N>/   config.json, metrics.json, per_query.csv.gz
+    results/<profile>/summary.csv, tables/*.md   built by `results`
+    figures/<profile>/*.png                      built by `figures`
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hybridlib import provenance, records, storage
+from hybridlib.results import headline
+from hybridlib.config import REPO_ROOT, SMOKE_MODEL, Profile, RunSpec
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+    profile: str
+
+    @classmethod
+    def for_profile(cls, profile: Profile, root: str | Path | None = None) -> Paths:
+        return cls(Path(root or os.environ.get("HYBRIDLIB_HOME") or REPO_ROOT), profile.name)
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data" / self.profile
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results" / self.profile
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures" / self.profile
+
+    def run_dir(self, run: RunSpec) -> Path:
+        return self.results / "runs" / run.model.name / run.strategy.label / f"seed{run.seed}"
+
+    def eval_dir(self, dataset: str, run: RunSpec) -> Path:
+        return self.results / "eval" / dataset / run.model.name / run.strategy.label / f"seed{run.seed}"
+
+
+def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
+    """Build the training set, the evaluation tasks and (smoke) the encoder; returns rows per split and language."""
+    if profile.train_source == "synthetic" or "synthetic" in profile.eval_datasets:
+        _prepare_synthetic(profile, paths)
+    if profile.train_source != "synthetic" or set(profile.eval_datasets) - {"synthetic"}:
+        from hybridlib import sources
+
+        sources.prepare(profile, paths)
+    return data_summary(profile, paths)
+
+
+def _prepare_synthetic(profile: Profile, paths: Paths) -> None:
+    from hybridlib import synthetic
+    from hybridlib.encoder import build_smoke_encoder
+
+    world = synthetic.World(synthetic.WorldSpec(**profile.synthetic))
+    if profile.train_source == "synthetic" and not (paths.data / "train" / "dataset_info.json").exists():
+        records.save_training_set(synthetic.training_rows(world, profile.train_languages), paths.data / "train")
+    if "synthetic" in profile.eval_datasets and not (paths.data / "eval" / "synthetic" / "task.json").exists():
+        synthetic.evaluation_task(world, world.spec.languages).write(paths.data / "eval" / "synthetic")
+    if any(m.source == SMOKE_MODEL for m in profile.models):
+        build_smoke_encoder(synthetic.pretraining_corpus(world), paths.data / "models" / SMOKE_MODEL, seed=world.spec.seed)
+
+
+def data_summary(profile: Profile, paths: Paths) -> pd.DataFrame:
+    """Counts per (split, language): training rows, evaluation queries and candidates."""
+    rows = records.load_training_set(paths.data / "train").to_pandas()
+    parts = [rows.groupby("lang").size().rename("count").reset_index().assign(split="train", item="pairs")]
+    for dataset in profile.eval_datasets:
+        task = records.RetrievalTask.read(paths.data / "eval" / dataset)
+        for item, objs in (("queries", task.queries), ("candidates", task.candidates)):
+            counts = pd.Series([o.lang for o in objs]).value_counts().rename("count").rename_axis("lang").reset_index()
+            parts.append(counts.assign(split=dataset, item=item))
+    table = pd.concat(parts).pivot_table(index=["split", "item"], columns="lang", values="count", fill_value=0)
+    return table.astype(int)
+
+
+def model_source(run: RunSpec, paths: Paths) -> str:
+    """Where a run's base model loads from: the smoke encoder folder or the hub id / path."""
+    return str(paths.data / "models" / SMOKE_MODEL) if run.model.source == SMOKE_MODEL else run.model.source
+
+
+def run_config(profile: Profile, run: RunSpec) -> dict:
+    """The resolved configuration of one training run (what decides its weights)."""
+    return {
+        "profile": profile.name,
+        "model": asdict(run.model),
+        "strategy": run.strategy.label,
+        "alpha": run.strategy.alpha,
+        "seed": run.seed,
+        "train": asdict(profile.train),
+        "train_source": profile.train_source,
+        "train_languages": list(profile.train_languages),
+        "synthetic": profile.synthetic,
+    }
+
+
+def _is_done(out_dir: Path, config: dict, product: str) -> bool:
+    path = out_dir / "config.json"
+    return (out_dir / product).exists() and path.exists() and storage.read_json(path) == config
+
+
+def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """Fine-tune every run that trains and is not done yet; returns one status row per run."""
+    from hybridlib.training import train_run
+
+    runs = [r for r in (runs or profile.runs()) if r.strategy.trains]
+    rows = records.load_training_set(paths.data / "train")
+    status = []
+    for i, run in enumerate(runs, start=1):
+        out, config = paths.run_dir(run), run_config(profile, run)
+        if _is_done(out, config, "model"):
+            print(f"[{i}/{len(runs)}] {run.key}: done earlier, skipped", flush=True)
+            status.append({"run": run.key, "status": "skipped", "seconds": 0.0})
+            continue
+        if (out / "config.json").exists() and storage.read_json(out / "config.json") != config:
+            shutil.rmtree(out)  # trained under another config: its checkpoints cannot be resumed
+        storage.write_json(out / "config.json", config)
+        start = time.perf_counter()
+        print(f"[{i}/{len(runs)}] {run.key}: training {profile.train.steps} steps", flush=True)
+        train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.train, out, revision=run.model.revision)
+        storage.write_json(out / "environment.json", provenance.environment())
+        seconds = time.perf_counter() - start
+        print(f"[{i}/{len(runs)}] {run.key}: trained in {seconds:.1f} s", flush=True)
+        status.append({"run": run.key, "status": "trained", "seconds": round(seconds, 1)})
+    return pd.DataFrame(status)
+
+
+def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """Evaluate every run on every evaluation dataset of the profile; skips results that exist."""
+    from hybridlib.encoder import load_encoder
+    from hybridlib.evaluation import encode_task, evaluate_embeddings
+
+    tasks = {d: records.RetrievalTask.read(paths.data / "eval" / d) for d in profile.eval_datasets}
+    status = []
+    for i, run in enumerate(runs or profile.runs(), start=1):
+        todo = {}
+        for dataset in tasks:
+            config = {**run_config(profile, run), "dataset": dataset, "eval_batch_size": profile.eval_batch_size}
+            if not _is_done(paths.eval_dir(dataset, run), config, "metrics.json"):
+                todo[dataset] = config
+        if not todo:
+            status.append({"run": run.key, "datasets": 0})
+            continue
+        weights = paths.run_dir(run) / "model" if run.strategy.trains else model_source(run, paths)
+        if run.strategy.trains and not Path(weights).exists():
+            raise FileNotFoundError(f"{weights}: run {run.key} has no trained model; run notebook 02 first")
+        model = load_encoder(weights, max_seq_length=profile.train.max_seq_length, revision=None if run.strategy.trains else run.model.revision)
+        for dataset, config in todo.items():
+            start = time.perf_counter()
+            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size)
+            result, per_query = evaluate_embeddings(tasks[dataset], q_emb, c_emb, n_boot=profile.n_boot)
+            write_eval(paths.eval_dir(dataset, run), config, result, per_query)
+            print(f"[{i}] {dataset} {run.key}: {headline(result)} ({time.perf_counter() - start:.1f} s)", flush=True)
+        status.append({"run": run.key, "datasets": len(todo)})
+    return pd.DataFrame(status)
+
+
+def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFrame) -> None:
+    """Write config.json, environment.json, per_query.csv.gz, then metrics.json last (it marks completion)."""
+    (out_dir / "metrics.json").unlink(missing_ok=True)  # a stale result must not pass for this config's
+    storage.write_json(out_dir / "config.json", config)
+    storage.write_json(out_dir / "environment.json", provenance.environment())
+    tmp = out_dir / ".per_query.csv.gz.tmp"
+    per_query.to_csv(tmp, index=False, compression="gzip")
+    tmp.replace(out_dir / "per_query.csv.gz")
+    storage.write_json(out_dir / "metrics.json", result)
+
+
+def example_group(paths: Paths, index: int = 0) -> pd.DataFrame:
+    """The rows of one parallel group of the training set (every language), for display."""
+    rows = records.load_training_set(paths.data / "train")
+    pair_id = rows[index]["pair_id"]
+    group = rows.filter(lambda r: r["pair_id"] == pair_id).to_pandas()
+    return group[["pair_id", "lang", "query", "passage"]].set_index(["pair_id", "lang"])
+
+
+def best_run(profile: Profile, paths: Paths, dataset: str) -> RunSpec:
+    """The trained run with the highest Mul mAP on `dataset` (off-the-shelf if nothing is trained)."""
+    summary = pd.read_csv(paths.results / "summary.csv")
+    part = summary[summary["dataset"] == dataset].sort_values("multi_map", ascending=False)
+    top = part.iloc[0]
+    return next(r for r in profile.runs() if (r.model.name, r.strategy.label, r.seed) == (top["model"], top["strategy"], top["seed"]))
+
+
+def show_top_k(profile: Profile, paths: Paths, *, n_queries: int = 3, k: int = 5) -> pd.DataFrame:
+    """Top-k candidates from the multilingual pool for a few queries of the first dataset (faiss search)."""
+    import faiss
+
+    from hybridlib.encoder import load_encoder
+    from hybridlib.evaluation import encode_task
+
+    dataset = profile.eval_datasets[0]
+    task = records.RetrievalTask.read(paths.data / "eval" / dataset)
+    run = best_run(profile, paths, dataset)
+    weights = paths.run_dir(run) / "model" if run.strategy.trains else model_source(run, paths)
+    step = max(1, len(task.queries) // n_queries)
+    task.queries = task.queries[::step][:n_queries]
+    q_emb, c_emb = encode_task(load_encoder(weights, max_seq_length=profile.train.max_seq_length), task)
+    index = faiss.IndexFlatIP(c_emb.shape[1])  # exact inner product = cosine on normalised embeddings
+    index.add(c_emb)
+    scores, ids = index.search(q_emb, k)
+    rows = []
+    for q, score_row, id_row in zip(task.queries, scores, ids):
+        for rank, (score, j) in enumerate(zip(score_row, id_row), start=1):
+            c = task.candidates[j]
+            rows.append({"query": f"[{q.lang}] {q.text}", "rank": rank, "score": round(float(score), 3),
+                         "candidate": f"[{c.lang}] {c.text}", "relevant": q.key in c.keys})
+    print(f"model: {run.key}")
+    return pd.DataFrame(rows).set_index(["query", "rank"])
+
+
+def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
+    """figures/<profile>/batch_composition.png: pairs per (query, passage) language for each strategy."""
+    from hybridlib import figures
+    from hybridlib.samplers import BatchPlan, composition, index_from_pair_dataset
+    from hybridlib.training import pair_dataset
+
+    pairs = pair_dataset(records.load_training_set(paths.data / "train"), profile.train_languages, hard_negatives=False)
+    index = index_from_pair_dataset(pairs)
+    counts = {}
+    for strategy in profile.strategies:
+        if strategy.trains:
+            plan = BatchPlan(index, strategy, profile.train.batch_size, seed=0)
+            counts[strategy.label] = composition(plan, profile.train.steps)
+    title = (f"Training pairs per (query, passage) language over {profile.train.steps} steps of "
+             f"{profile.train.batch_size} · profile {profile.name} · data {profile.train_source}")
+    return figures.save(figures.batch_composition(counts, profile.train_languages, title), paths.figures / "batch_composition.png")
+
+
+# Seconds per optimizer step, measured or derived (README "Speed"): smoke BERT on this 2-core CPU at batch 32
+# (measured, 250 steps in 15-21 s); base-size encoders at batch 100 (query <= 64, passage <= 256 tokens).
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 60.0, ("base", "t4"): 1.6, ("base", "a100"): 0.25, ("base", "h100"): 0.15}
+
+
+def estimate_minutes(profile: Profile) -> str:
+    """A rough wall-clock estimate of the profile's training on the detected device, as one line."""
+    import torch
+
+    device = "cpu"
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0).lower()
+        device = next((d for d in ("t4", "a100", "h100") if d in name), "a100")
+        if "h200" in name:
+            device = "h100"
+    trained = [r for r in profile.runs() if r.strategy.trains]
+    total = 0.0
+    for run in trained:
+        size = "smoke" if run.model.source == SMOKE_MODEL else "base"
+        per_step = _SECONDS_PER_STEP.get((size, device), _SECONDS_PER_STEP[("base", device)] if size == "base" else 0.08)
+        per_step *= profile.train.batch_size / (32 if size == "smoke" else 100)
+        total += per_step * profile.train.steps
+    return f"estimated training time on {device}: ~{total / 60:.0f} min for {len(trained)} runs (rough; see README 'Expected runtimes')"

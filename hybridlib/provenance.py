@@ -1,0 +1,40 @@
+"""What every result file records about how it was made: versions, git commit, device."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib import metadata
+
+from hybridlib.config import REPO_ROOT
+
+PACKAGES = ("torch", "transformers", "sentence-transformers", "datasets", "tokenizers", "accelerate", "numpy", "scikit-learn", "faiss-cpu")
+
+
+def git_commit() -> str:
+    """HEAD's sha, with '+dirty' when tracked files differ from it; 'unknown' outside a git checkout."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda x{torch.cuda.device_count()}: {torch.cuda.get_device_name(0)}"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def environment() -> dict:
+    """Versions of Python and the packages that shape the numbers, the git commit and the device."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": platform.python_version(), "packages": versions, "git": git_commit(), "device": device_name()}

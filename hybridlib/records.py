@@ -1,0 +1,131 @@
+"""The record schema every dataset is converted to: synthetic, XQuAD-R, MLQA-R and MTOP alike.
+
+Two shapes:
+
+- **Training set** (a `datasets.Dataset`, one row per (parallel group, language)): ``pair_id`` (the parallel
+  group: translations of one question share it), ``lang``, ``query``, ``passage`` (the answer sentence with its
+  paragraph as context, see `passage_input`), ``negative`` (another sentence of the same paragraph, same
+  language, or "" when there is none) and ``source`` (the dataset the row came from).
+- **Retrieval task** (`RetrievalTask`): queries and candidates. A query is relevant to a candidate when the
+  query's ``key`` is one of the candidate's ``keys`` (XQuAD-R: the question id shared across languages;
+  MTOP parallel: the utterance id; MTOP intent: the intent label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hybridlib import storage
+
+TRAIN_COLUMNS = ("pair_id", "lang", "query", "passage", "negative", "source")
+
+# Separates the answer sentence from its paragraph in a passage. A plain marker rather than a model's
+# [SEP] token, so the same text goes to every encoder (LAReQA feeds sentence and context together).
+CONTEXT_SEPARATOR = " || "
+
+
+def passage_input(sentence: str, context: str) -> str:
+    """The text a passage encoder sees: the candidate sentence, then its paragraph as context."""
+    return f"{sentence}{CONTEXT_SEPARATOR}{context}" if context else sentence
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    lang: str
+    text: str
+    key: str  # relevance key: relevant candidates carry it in `keys`
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    lang: str
+    text: str  # the sentence (or utterance)
+    context: str  # its paragraph; "" where there is none (MTOP)
+    keys: tuple[str, ...]
+
+
+@dataclass
+class RetrievalTask:
+    """Queries and candidates of one evaluation dataset, in a fixed order (the export order)."""
+
+    name: str
+    queries: list[Query]
+    candidates: list[Candidate]
+    # Settings the task defines. MTOP parallel retrieval has no Mo (a query's only same-language match is
+    # itself) and its Mul pool leaves out the query's own language.
+    settings: tuple[str, ...] = ("mono", "cross", "multi")
+    multi_excludes_query_language: bool = False
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({q.lang for q in self.queries} | {c.lang for c in self.candidates})
+
+    def relevance(self, query_idx: Sequence[int] | None = None, cand_idx: Sequence[int] | None = None) -> np.ndarray:
+        """Boolean relevance matrix, shape (n_queries, n_candidates), for the given subsets (default all)."""
+        queries = self.queries if query_idx is None else [self.queries[i] for i in query_idx]
+        cands = self.candidates if cand_idx is None else [self.candidates[i] for i in cand_idx]
+        key_ids: dict[str, int] = {}
+        q_keys = np.array([key_ids.setdefault(q.key, len(key_ids)) for q in queries])
+        rel = np.zeros((len(queries), len(cands)), dtype=bool)
+        for j, c in enumerate(cands):
+            for k in c.keys:
+                if k in key_ids:
+                    rel[:, j] |= q_keys == key_ids[k]
+        return rel
+
+    def write(self, out_dir: str | Path) -> None:
+        """Write `queries.jsonl` and `candidates.jsonl` (the encoder-agnostic export format)."""
+        out_dir = Path(out_dir)
+        storage.write_jsonl(out_dir / "queries.jsonl", [asdict(q) for q in self.queries])
+        storage.write_jsonl(
+            out_dir / "candidates.jsonl", [{**asdict(c), "keys": list(c.keys)} for c in self.candidates]
+        )
+        storage.write_json(
+            out_dir / "task.json",
+            {"name": self.name, "languages": self.languages, "settings": list(self.settings),
+             "multi_excludes_query_language": self.multi_excludes_query_language},
+        )
+
+    @classmethod
+    def read(cls, in_dir: str | Path) -> RetrievalTask:
+        """Read a task written by `write`."""
+        in_dir = Path(in_dir)
+        meta = storage.read_json(in_dir / "task.json")
+        queries = [Query(**r) for r in storage.read_jsonl(in_dir / "queries.jsonl")]
+        cands = [Candidate(**{**r, "keys": tuple(r["keys"])}) for r in storage.read_jsonl(in_dir / "candidates.jsonl")]
+        return cls(
+            name=meta["name"], queries=queries, candidates=cands, settings=tuple(meta.get("settings", cls.settings)),
+            multi_excludes_query_language=meta.get("multi_excludes_query_language", False),
+        )
+
+
+def save_training_set(rows: list[dict[str, str]], out_dir: str | Path) -> None:
+    """Store training rows (dicts with `TRAIN_COLUMNS`) as a `datasets` Arrow folder, atomically."""
+    from datasets import Dataset
+
+    missing = [c for c in TRAIN_COLUMNS if rows and c not in rows[0]]
+    if missing:
+        raise ValueError(f"training rows lack columns {missing}; every row needs {list(TRAIN_COLUMNS)}")
+    dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in TRAIN_COLUMNS})
+    with storage.atomic_dir(out_dir) as tmp:
+        dataset.save_to_disk(str(tmp))
+
+
+def load_training_set(path: str | Path):
+    """Load a training set written by `save_training_set`; a missing folder names the step to run."""
+    from datasets import load_from_disk
+
+    path = Path(path)
+    if not (path / "dataset_info.json").exists():
+        raise FileNotFoundError(f"{path}: no prepared training set; run notebook 01 (or `hybridlib prepare`) first")
+    dataset = load_from_disk(str(path))
+    missing = [c for c in TRAIN_COLUMNS if c not in dataset.column_names]
+    if missing:
+        raise ValueError(f"{path}: training set lacks columns {missing}; delete it and prepare it again")
+    return dataset

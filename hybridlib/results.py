@@ -1,0 +1,172 @@
+"""Result files -> summary.csv -> Markdown tables. Reads only what evaluation wrote; computes no new scores.
+
+- `collect` walks ``results/<profile>/eval/**/metrics.json`` (with each one's config.json) into one row per
+  (dataset, model, strategy, seed).
+- `mean_sd_table` gives mean ± sd over seeds per strategy; `significance_table` compares a reference
+  strategy with every other one by a paired sign-flip test on per-query values averaged over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hybridlib import stats, storage
+
+# summary column -> (setting, metric) in metrics.json
+SUMMARY_METRICS = {
+    "mono_map": ("mono", "map"),
+    "cross_map": ("cross", "map"),
+    "multi_map": ("multi", "map"),
+    "mono_r1": ("mono", "recall@1"),
+    "cross_r1": ("cross", "recall@1"),
+    "multi_r10": ("multi", "recall@10"),
+    "rank_distance": ("multi", "rank_distance"),
+    "mono_mrr10": ("mono", "mrr@10"),
+    "cross_mrr10": ("cross", "mrr@10"),
+    "multi_mrr10": ("multi", "mrr@10"),
+    "mono_acc1": ("mono", "accuracy@1"),
+    "cross_acc1": ("cross", "accuracy@1"),
+    "multi_acc1": ("multi", "accuracy@1"),
+}
+HEADLINE = ("mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_r10", "rank_distance")
+LOWER_IS_BETTER = {"rank_distance"}
+STRATEGY_ORDER = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy")
+
+
+def strategy_sort_key(label: str) -> tuple:
+    if label in STRATEGY_ORDER:
+        return (STRATEGY_ORDER.index(label), 0.0)
+    return (len(STRATEGY_ORDER), float(label.split("-", 1)[1]) if "-" in label else 0.0)
+
+
+def headline(result: dict) -> str:
+    """One line of a metrics.json's macro means, for progress messages."""
+    parts = []
+    for label, setting, metric, digits in (("Mo", "mono", "map", 3), ("Cr", "cross", "map", 3), ("Mul", "multi", "map", 3), ("RD", "multi", "rank_distance", 1)):
+        if result.get(setting):
+            parts.append(f"{label} {result[setting][metric]['mean']:.{digits}f}")
+    return " ".join(parts)
+
+
+def collect(results_dir: str | Path) -> pd.DataFrame:
+    """One row per evaluated run: ids, every `SUMMARY_METRICS` column, and the CI of each headline column."""
+    rows = []
+    for metrics_path in sorted(Path(results_dir).glob("eval/*/*/*/seed*/metrics.json")):
+        config = storage.read_json(metrics_path.parent / "config.json")
+        result = storage.read_json(metrics_path)
+        row = {
+            "dataset": config["dataset"],
+            "model": config["model"]["name"],
+            "strategy": config["strategy"],
+            "alpha": config["alpha"],
+            "seed": config["seed"],
+        }
+        for column, (setting, metric) in SUMMARY_METRICS.items():
+            entry = (result[setting] or {}).get(metric)  # None: the task has no such setting
+            row[column] = entry["mean"] if entry else float("nan")
+            if column in HEADLINE:
+                row[f"{column}_ci_low"], row[f"{column}_ci_high"] = entry["ci95"] if entry else (float("nan"),) * 2
+        row["path"] = str(metrics_path.parent.relative_to(results_dir))
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise FileNotFoundError(f"{results_dir}: no metrics.json found; run notebook 03 (evaluation) first")
+    frame["_order"] = frame["strategy"].map(strategy_sort_key)
+    return frame.sort_values(["dataset", "model", "_order", "seed"]).drop(columns="_order").reset_index(drop=True)
+
+
+def write_summary(results_dir: str | Path) -> pd.DataFrame:
+    summary = collect(results_dir)
+    storage.write_text(Path(results_dir) / "summary.csv", summary.to_csv(index=False))
+    return summary
+
+
+def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns=HEADLINE) -> pd.DataFrame:
+    """Per strategy: 'mean ± sd' over seeds of each column, and n (seeds); sd is '–' for a single run."""
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+    out = []
+    for strategy, group in sorted(part.groupby("strategy"), key=lambda kv: strategy_sort_key(kv[0])):
+        row = {"strategy": strategy, "n": len(group)}
+        for col in columns:
+            digits = 1 if col == "rank_distance" else 3
+            mean, sd = group[col].mean(), group[col].std(ddof=1)
+            row[col] = f"{mean:.{digits}f} ± {sd:.{digits}f}" if len(group) > 1 else f"{mean:.{digits}f} ± –"
+        out.append(row)
+    return pd.DataFrame(out).set_index("strategy")
+
+
+def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str) -> pd.DataFrame:
+    """Per-query values of one strategy, averaged over its seeds (one value per query and target)."""
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
+    frames = [pd.read_csv(Path(results_dir) / p / "per_query.csv.gz") for p in part["path"]]
+    if not frames:
+        raise ValueError(f"no results for {dataset}/{model}/{strategy}")
+    stacked = pd.concat(frames)
+    keys = ["query_id", "key", "lang", "target", "setting"]
+    return stacked.groupby(keys, as_index=False).mean(numeric_only=True)
+
+
+def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
+    """`reference` minus each other strategy: difference, 95 % bootstrap CI and paired-test p per headline metric."""
+    ref = per_query_mean(results_dir, summary, dataset, model, reference)
+    strategies = sorted(set(summary[(summary["dataset"] == dataset) & (summary["model"] == model)]["strategy"]) - {reference}, key=strategy_sort_key)
+    rows = []
+    for other in strategies:
+        alt = per_query_mean(results_dir, summary, dataset, model, other)
+        row = {"comparison": f"{reference} − {other}"}
+        for column, setting, metric in (("mono_map", "mono", "map"), ("cross_map", "cross", "map"), ("multi_map", "multi", "map"), ("rank_distance", "multi", "rank_distance")):
+            test = stats.paired_test(ref[ref["setting"] == setting], alt[alt["setting"] == setting], metric)
+            digits = 1 if column == "rank_distance" else 3
+            row[column] = f"{test['diff']:+.{digits}f} [{test['ci95_low']:+.{digits}f}, {test['ci95_high']:+.{digits}f}] p={test['p']:.3g}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("comparison")
+
+
+def write_tables(results_dir: str | Path, profile_name: str, header: str = "") -> list[Path]:
+    """Markdown tables per (dataset, model): mean ± sd over seeds, and paired tests against the hybrid run."""
+    results_dir = Path(results_dir)
+    summary = pd.read_csv(results_dir / "summary.csv")
+    written = []
+    for (dataset, model), part in summary.groupby(["dataset", "model"]):
+        lines = [
+            f"# {dataset} · {model} · profile `{profile_name}`",
+            "",
+            f"Generated from {len(part)} result files under `results/{profile_name}/eval/{dataset}/{model}/`. {header}".strip(),
+            "Mean ± sd over seeds (n = seeds); mAP is sklearn's average precision over the full pool; rank distance: lower is better.",
+            "",
+            mean_sd_table(summary, dataset, model).to_markdown(),
+        ]
+        hybrids = sorted({s for s in part["strategy"] if s.startswith("hybrid")}, key=strategy_sort_key)
+        reference = "hybrid-0.5" if "hybrid-0.5" in hybrids else (hybrids[0] if hybrids else None)
+        if reference and part["strategy"].nunique() > 1:
+            lines += [
+                "",
+                f"## {reference} against each strategy",
+                "",
+                "Difference of macro means (per-query values averaged over seeds), 95 % bootstrap CI over parallel groups, "
+                "and the two-sided p of a paired sign-flip test over parallel groups (10,000 permutations).",
+                "",
+                significance_table(results_dir, summary, dataset, model, reference).to_markdown(),
+            ]
+        path = results_dir / "tables" / f"{dataset}__{model}.md"
+        storage.write_text(path, "\n".join(lines) + "\n")
+        written.append(path)
+    return written
+
+
+def ci_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Headline metrics as 'mean [CI low, CI high]' per (dataset, model, strategy): mean over seeds, the CI of seed 0's run."""
+    out = []
+    for (dataset, model, strategy), group in summary.groupby(["dataset", "model", "strategy"]):
+        first = group.sort_values("seed").iloc[0]
+        row = {"dataset": dataset, "model": model, "strategy": strategy, "n": len(group)}
+        for col in HEADLINE:
+            digits = 1 if col == "rank_distance" else 3
+            row[col] = f"{group[col].mean():.{digits}f} [{first[col + '_ci_low']:.{digits}f}, {first[col + '_ci_high']:.{digits}f}]"
+        out.append(row)
+    frame = pd.DataFrame(out)
+    frame["_order"] = frame["strategy"].map(strategy_sort_key)
+    return frame.sort_values(["dataset", "model", "_order"]).drop(columns="_order").set_index(["dataset", "model", "strategy"])

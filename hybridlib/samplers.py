@@ -1,0 +1,306 @@
+"""Batch samplers for the batching strategies: the independent variable of the study.
+
+A training set holds one row per (parallel group, language). Training examples are *pairs* (query in
+language X, passage in language Y) of the same group; `ParallelIndex` enumerates every such pair in a
+fixed order, and the samplers pick which pairs form each batch.
+
+Strategies (``kind`` is what the `batches` command prints for each batch):
+
+- ``en`` (**en-only**): English query, English passage.
+- ``xx-mixed``: every pair monolingual (X = Y), X drawn uniformly per pair among the group's languages;
+  languages mix within a batch.
+- ``xx-mono``: one language X for the whole batch, drawn uniformly over the training languages; every pair X-X.
+- ``xy``: every pair cross-lingual: (X, Y) with X != Y, drawn uniformly per pair over the ordered pairs of the
+  group's languages.
+- ``hybrid`` (α): per batch, with probability α an xx-mono batch, otherwise an xy batch. hybrid(1) equals
+  xx-mono and hybrid(0) equals xy, batch for batch, for the same seed: the draws of each decision come from
+  their own random stream (batch kind, batch language, group order, pair languages).
+
+Invariants, in every strategy: a batch never holds two pairs of the same parallel group (a translation would
+be a false negative); every batch is full.
+
+**Epoch.** A *stream* is a random permutation of the groups a batch may draw from, read front to back,
+``global_batch`` groups at a time, so groups are drawn without replacement. en, xx-mixed and xy batches (and
+hybrid's xy batches) read the main stream: the groups that have the strategy's languages (English; any
+language; at least two languages). xx-mono batches read the stream of their language (the groups present in
+it). A stream with fewer groups left than a batch needs starts a new permutation (the remainder is skipped),
+so no batch spans two permutations. An epoch is ``len(main stream) // global_batch`` steps: every strategy
+takes as many steps per epoch as one pass over the groups allows, and `__len__` is exact. Epoch e is drawn
+from seed (seed, e): the same seed gives the same batches, a new epoch new ones.
+
+**Distributed.** With W ranks, accelerate gives rank r the sampler's batches r, r+W, r+2W, ... (its
+`BatchSamplerShard`). So the sampler draws one *global* batch of W * batch_size groups per step and cuts it
+into W consecutive per-rank batches: every rank has the same kind and language(s) at every step, and the ranks'
+rows are disjoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sentence_transformers.base.sampler import DefaultBatchSampler
+
+KINDS = ("en", "xx-mixed", "xx-mono", "xy")
+STRATEGIES = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid")
+SOURCE_LANGUAGE = "en"
+
+# Independent random streams per decision, so one decision's draws never shift another's.
+_KIND, _LANGUAGE, _ORDER, _PAIRS = range(4)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A batching strategy; `alpha` is the xx-mono probability (hybrid only)."""
+
+    name: str
+    alpha: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.name!r}; choose from {list(STRATEGIES)}")
+        if (self.name == "hybrid") != (self.alpha is not None):
+            raise ValueError(f"alpha is required for hybrid and only for hybrid (got {self.name!r}, alpha={self.alpha})")
+        if self.alpha is not None and not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
+
+    @classmethod
+    def parse(cls, text: str) -> Strategy:
+        """Parse ``en``, ``xx-mono``, ``hybrid`` (α = 0.5) or ``hybrid-0.25``."""
+        if text.startswith("hybrid"):
+            rest = text.removeprefix("hybrid").removeprefix("-")
+            try:
+                return cls("hybrid", float(rest) if rest else 0.5)
+            except ValueError:
+                raise ValueError(f"cannot read alpha from strategy {text!r}; write e.g. 'hybrid-0.5'") from None
+        return cls(text)
+
+    @property
+    def label(self) -> str:
+        return f"hybrid-{self.alpha:g}" if self.name == "hybrid" else self.name
+
+    @property
+    def trains(self) -> bool:
+        return self.name != "off-the-shelf"
+
+
+class ParallelIndex:
+    """Which languages each parallel group has, and the row of every (group, query lang, passage lang) pair.
+
+    Pairs are enumerated group by group; within a group, by query language then passage language, over the
+    languages the group has. `pair_table` lists them in that order; `pair_row` maps back, without storing a
+    (groups x L x L) table.
+
+    Args:
+        present: (n_groups, n_languages) bool, whether a group has a row in a language.
+        languages: language codes, the columns of `present`.
+    """
+
+    def __init__(self, present: np.ndarray, languages: tuple[str, ...]) -> None:
+        if present.ndim != 2 or present.shape[1] != len(languages):
+            raise ValueError(f"present must be (n_groups, {len(languages)}), got {present.shape}")
+        self.present = present.astype(bool)
+        self.languages = tuple(languages)
+        self.cum = np.cumsum(self.present, axis=1, dtype=np.int32)  # (G, L) 1-based rank of present languages
+        self.n_langs = self.cum[:, -1] if len(languages) else np.zeros(len(present), np.int32)  # (G,)
+        sizes = self.n_langs.astype(np.int64) ** 2
+        self.offset = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # (G,) first pair row of each group
+        self.n_pairs = int(sizes.sum())
+
+    def pair_row(self, groups: np.ndarray, qlang: np.ndarray, plang: np.ndarray) -> np.ndarray:
+        """Rows of the pairs (group, query language index, passage language index); all must be present."""
+        n = self.n_langs[groups]
+        return self.offset[groups] + (self.cum[groups, qlang] - 1) * n + (self.cum[groups, plang] - 1)
+
+    def pair_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(group, query language, passage language) of every pair, in row order; each (n_pairs,)."""
+        sizes = self.n_langs.astype(np.int64) ** 2
+        groups = np.repeat(np.arange(len(self.present)), sizes)
+        local = np.arange(self.n_pairs) - self.offset[groups]  # position within the group's n x n block
+        n = self.n_langs[groups].astype(np.int64)
+        return groups, self.kth_language(groups, local // n), self.kth_language(groups, local % n)
+
+    def kth_language(self, groups: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Index of each group's k-th present language (k is 0-based)."""
+        return (self.cum[groups] <= k[:, None]).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class GlobalBatch:
+    """One step's pairs over all ranks: (world_size * batch_size,) arrays of group and language indices."""
+
+    kind: str
+    groups: np.ndarray
+    query_lang: np.ndarray
+    passage_lang: np.ndarray
+
+
+class BatchPlan:
+    """Draws the global batches of one strategy over a `ParallelIndex` (no datasets, no torch)."""
+
+    def __init__(self, index: ParallelIndex, strategy: Strategy, global_batch: int, seed: int) -> None:
+        if not strategy.trains:
+            raise ValueError("off-the-shelf does not train, so it has no batches")
+        if global_batch < 1:
+            raise ValueError(f"batch size must be >= 1, got {global_batch}")
+        self.index, self.strategy, self.global_batch, self.seed = index, strategy, global_batch, seed
+        self.alpha = {"xx-mono": 1.0, "xy": 0.0}.get(strategy.name, strategy.alpha)
+        langs = index.languages
+        if strategy.name == "en":
+            if SOURCE_LANGUAGE not in langs:
+                raise ValueError(f"en-only needs English rows, but the training languages are {list(langs)}")
+            main = index.present[:, langs.index(SOURCE_LANGUAGE)]
+        elif strategy.name == "xx-mixed":
+            main = index.n_langs >= 1
+        else:
+            main = index.n_langs >= 2
+        self.main_groups = np.flatnonzero(main)
+        self.lang_groups = [np.flatnonzero(index.present[:, j]) for j in range(len(langs))]
+        # xx-mono batches draw their language among those that can fill a batch
+        self.mono_langs = np.array([j for j, g in enumerate(self.lang_groups) if len(g) >= global_batch])
+        self.steps_per_epoch = len(self.main_groups) // global_batch
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"{len(self.main_groups)} groups are eligible for {strategy.label}, fewer than one batch of "
+                f"{global_batch}; lower the batch size or add data"
+            )
+        if self.alpha and len(self.mono_langs) == 0:
+            raise ValueError(f"no language has {global_batch} groups, so no xx-mono batch can be filled")
+
+    def epoch(self, epoch: int) -> Iterator[GlobalBatch]:
+        """The `steps_per_epoch` global batches of epoch `epoch`, deterministic in (seed, epoch)."""
+        rngs = [np.random.default_rng([self.seed, epoch, k]) for k in range(4)]
+        streams: dict[int, _Stream] = {}  # -1: main stream, j: language j's stream
+
+        def stream(key: int) -> _Stream:
+            if key not in streams:
+                pool = self.main_groups if key < 0 else self.lang_groups[key]
+                streams[key] = _Stream(pool, rngs[_ORDER])
+            return streams[key]
+
+        name = self.strategy.name
+        for _ in range(self.steps_per_epoch):
+            if name in ("en", "xx-mixed"):
+                yield self._batch_of_kind(name, stream(-1).take(self.global_batch), rngs[_PAIRS])
+            else:  # xx-mono, xy and hybrid share one code path, so hybrid(1) = xx-mono and hybrid(0) = xy
+                mono = rngs[_KIND].random() < self.alpha
+                if mono:
+                    lang = int(self.mono_langs[rngs[_LANGUAGE].integers(len(self.mono_langs))])
+                    groups = stream(lang).take(self.global_batch)
+                    langs = np.full(len(groups), lang)
+                    yield GlobalBatch("xx-mono", groups, langs, langs)
+                else:
+                    yield self._batch_of_kind("xy", stream(-1).take(self.global_batch), rngs[_PAIRS])
+
+    def _batch_of_kind(self, kind: str, groups: np.ndarray, rng: np.random.Generator) -> GlobalBatch:
+        index = self.index
+        if kind == "en":
+            en = np.full(len(groups), index.languages.index(SOURCE_LANGUAGE))
+            return GlobalBatch(kind, groups, en, en)
+        n = index.n_langs[groups]
+        k_query = (rng.random(len(groups)) * n).astype(np.int64)
+        qlang = index.kth_language(groups, k_query)
+        if kind == "xx-mixed":
+            return GlobalBatch(kind, groups, qlang, qlang)
+        k_passage = (rng.random(len(groups)) * (n - 1)).astype(np.int64)
+        k_passage += k_passage >= k_query  # skip the query's language: uniform over the other n - 1
+        return GlobalBatch(kind, groups, qlang, index.kth_language(groups, k_passage))
+
+
+def iter_steps(plan: BatchPlan, steps: int) -> Iterator[tuple[int, GlobalBatch]]:
+    """The first `steps` global batches of a plan, running into later epochs as training does; yields (epoch, batch)."""
+    done, epoch = 0, 0
+    while done < steps:
+        for batch in plan.epoch(epoch):
+            if done == steps:
+                return
+            yield epoch, batch
+            done += 1
+        epoch += 1
+
+
+def composition(plan: BatchPlan, steps: int) -> np.ndarray:
+    """(L, L) counts of training pairs per (query language, passage language) over the first `steps` steps."""
+    n = len(plan.index.languages)
+    counts = np.zeros((n, n), dtype=np.int64)
+    for _, batch in iter_steps(plan, steps):
+        np.add.at(counts, (batch.query_lang, batch.passage_lang), 1)
+    return counts
+
+
+class _Stream:
+    """Groups in a random order, read `take(n)` at a time; restarts with a new permutation when short."""
+
+    def __init__(self, pool: np.ndarray, rng: np.random.Generator) -> None:
+        self.pool, self.rng = pool, rng
+        self.order, self.pos = rng.permutation(pool), 0
+
+    def take(self, n: int) -> np.ndarray:
+        if self.pos + n > len(self.order):
+            self.order, self.pos = self.rng.permutation(self.pool), 0
+        out = self.order[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+
+def world_size() -> int:
+    """Number of data-parallel ranks (1 outside torch.distributed)."""
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+class StrategyBatchSampler(DefaultBatchSampler):
+    """The sentence-transformers batch sampler for a strategy (its `batch_sampler` contract).
+
+    Pass ``functools.partial(StrategyBatchSampler, strategy=...)`` as ``batch_sampler`` in the training
+    arguments. The dataset must be a pair dataset (`training.pair_dataset`): columns ``group``,
+    ``query_lang`` and ``passage_lang`` (class labels) in `ParallelIndex` order. The trainer calls
+    `set_epoch` at every epoch; ``batch_size`` is per rank.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        drop_last: bool = True,
+        valid_label_columns: list[str] | None = None,
+        generator=None,
+        seed: int = 0,
+        *,
+        strategy: Strategy,
+        num_ranks: int | None = None,
+    ) -> None:
+        super().__init__(
+            dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
+            generator=generator, seed=seed,
+        )
+        self.num_ranks = num_ranks or world_size()
+        self.index = index_from_pair_dataset(dataset)
+        self.plan = BatchPlan(self.index, strategy, batch_size * self.num_ranks, seed)
+
+    def __len__(self) -> int:
+        return self.plan.steps_per_epoch * self.num_ranks
+
+    def __iter__(self) -> Iterator[list[int]]:
+        b = self.batch_size
+        for batch in self.plan.epoch(self.epoch):
+            rows = self.index.pair_row(batch.groups, batch.query_lang, batch.passage_lang)
+            for rank in range(self.num_ranks):
+                yield rows[rank * b : (rank + 1) * b].tolist()
+
+
+def index_from_pair_dataset(dataset) -> ParallelIndex:
+    """Rebuild the `ParallelIndex` of a pair dataset and check that its rows are in index order."""
+    languages = tuple(dataset.features["query_lang"].names)
+    cols = dataset.with_format("numpy", columns=["group", "query_lang", "passage_lang"])[:]
+    groups, qlang, plang = cols["group"], cols["query_lang"], cols["passage_lang"]
+    present = np.zeros((int(groups.max()) + 1 if len(groups) else 0, len(languages)), dtype=bool)
+    mono = qlang == plang
+    present[groups[mono], qlang[mono]] = True
+    index = ParallelIndex(present, languages)
+    expected = index.pair_table()
+    if not all(np.array_equal(a, b) for a, b in zip(expected, (groups, qlang, plang))):
+        raise ValueError("the pair dataset's rows are not in ParallelIndex order; build it with training.pair_dataset")
+    return index

@@ -1,0 +1,84 @@
+"""Real data for a profile: download (registry + download), parse, and store in the record schema.
+
+`prepare` is idempotent: cached downloads are reused, and the training set and each evaluation task are
+built only when their folder is missing. `load_task` turns a folder of published files into a task (used by
+`hybridlib export-eval` / `evaluate`, so anyone can score an encoder on the published files directly).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hybridlib import download, lareqa, mtop, records, registry, squad, storage
+from hybridlib.records import RetrievalTask
+
+
+def cache_dir(root: Path) -> Path:
+    return Path(os.environ.get("HYBRIDLIB_CACHE") or root / "cache")
+
+
+def mirror_for(profile) -> str | None:
+    return os.environ.get("HYBRIDLIB_MIRROR") or profile.mirror
+
+
+def load_task(dataset: str, source: Path) -> RetrievalTask:
+    """A task from the dataset's files as published: LAReQA ``<lang>.json`` files, or MTOP's zip / ``mtop/``."""
+    source = Path(source)
+    if dataset == "xquad-r":
+        return lareqa.load(source, "xquad-r", lareqa.XQUAD_R_LANGUAGES)
+    if dataset == "mlqa-r":
+        return lareqa.load(source, "mlqa-r", lareqa.MLQA_R_LANGUAGES)
+    if dataset == "mtop-parallel":
+        return mtop.parallel_task(source)
+    if dataset == "mtop-intent":
+        return mtop.intent_task(source)
+    raise ValueError(f"unknown dataset {dataset!r}; choose xquad-r, mlqa-r, mtop-parallel or mtop-intent")
+
+
+def prepare(profile, paths) -> None:
+    """Download, verify and build a real profile's training set and evaluation tasks."""
+    cache = cache_dir(paths.root)
+    real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
+    train_source = profile.train_source if profile.train_source != "synthetic" else None
+    entries = registry.files_for(train_source or "", real_eval, profile.train_languages)
+    allow = os.environ.get("HYBRIDLIB_ALLOW_UNVERIFIED") == "1"
+    files = download.fetch_all(entries, cache, mirror=mirror_for(profile), allow_unverified=allow)
+    for name, path in files.items():
+        print(f"  {name:24s} {path.stat().st_size / 1e6:9.1f} MB  {path}")
+    if (cache / "unverified.json").exists():
+        storage.write_json(paths.data / "unverified.json", storage.read_json(cache / "unverified.json"))
+    for dataset in real_eval:
+        out = paths.data / "eval" / dataset
+        if not (out / "task.json").exists():
+            source = cache_path_folder(dataset, files)
+            task = load_task(dataset, source)
+            task.write(out)
+            print(f"  {dataset}: {len(task.queries)} queries, {len(task.candidates)} candidates")
+    if train_source == "squad-translate-train" and not (paths.data / "train" / "dataset_info.json").exists():
+        by_lang = {"en": files["squad/train"], **{lang: files[f"translate-train/{lang}"] for lang in profile.train_languages if lang != "en"}}
+        rows, report = squad.training_rows(by_lang, require_negative=profile.train.hard_negatives)
+        records.save_training_set(rows, paths.data / "train")
+        storage.write_json(paths.data / "train_report.json", report)
+        for lang, info in report["languages"].items():
+            print(f"  train {lang}: {info['rows']} rows, coverage {info['coverage']:.1%}, dropped {info['dropped']}")
+
+
+def cache_path_folder(dataset: str, files: dict[str, Path]) -> Path:
+    """The folder (LAReQA) or zip (MTOP) that `load_task` reads, inside the cache."""
+    if dataset.startswith("mtop"):
+        return files["mtop/zip"]
+    prefix = "xquad-r/" if dataset == "xquad-r" else "mlqa-r/"
+    return next(path for name, path in files.items() if name.startswith(prefix)).parent
+
+
+def print_download_plan(profile) -> None:
+    real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
+    train_source = profile.train_source if profile.train_source != "synthetic" else ""
+    entries = registry.files_for(train_source, real_eval, profile.train_languages)
+    known = sum(e.size or 0 for e in entries)
+    unpinned = [e.name for e in entries if e.size is None]
+    print(f"downloads: {len(entries)} files, {known / 1e9:.2f} GB" + (f" + unpinned {unpinned}" if unpinned else ""))
+    for e in entries:
+        size = f"{e.size / 1e6:8.1f} MB" if e.size else "  unknown"
+        print(f"  {e.name:24s} {size}  {e.url}")

@@ -1,0 +1,70 @@
+"""Uncertainty: bootstrap CIs over parallel groups and paired tests between two runs on the same queries.
+
+The unit of resampling is the parallel group (the query's relevance ``key``): translations of one question
+are not independent observations, so they are drawn together (a cluster bootstrap). Every statistic is the
+macro mean over (query language, target) cells of per-cell means, the number the tables report.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _cell_matrix(rows: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, present): (n_keys, n_cells) per-query values with NaN filled by 0, and where they exist."""
+    table = rows.pivot_table(index="key", columns=["lang", "target"], values=metric, aggfunc="mean")
+    present = table.notna().to_numpy()
+    return np.nan_to_num(table.to_numpy(dtype=float)), present
+
+
+def _macro(values: np.ndarray, present: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Macro mean over cells of weighted cell means; weights (n_draws, n_keys) -> (n_draws,)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cell_means = (weights @ values) / (weights @ present)
+    return np.nanmean(cell_means, axis=1)
+
+
+def bootstrap_ci(rows: pd.DataFrame, metric: str, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> list[float]:
+    """Percentile CI of the macro mean of `metric`, resampling parallel groups with replacement.
+
+    Args:
+        rows: per-query rows (`evaluation.per_query_scores`) of one setting, with columns key, lang, target, metric.
+
+    Returns:
+        [low, high]; [nan, nan] when `rows` is empty.
+    """
+    if rows.empty or rows[metric].isna().all():
+        return [float("nan"), float("nan")]
+    values, present = _cell_matrix(rows, metric)
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(len(values), np.full(len(values), 1 / len(values)), size=n_boot).astype(float)
+    draws = _macro(values, present, counts)
+    tail = (1 - level) / 2
+    return [float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))]
+
+
+def paired_test(a: pd.DataFrame, b: pd.DataFrame, metric: str, *, n_perm: int = 10000, seed: int = 0) -> dict[str, float]:
+    """Sign-flip permutation test of mean(a) - mean(b) on the same queries, flipping whole parallel groups.
+
+    Under the null (the two runs are exchangeable), each group's difference is as likely to have either
+    sign. The statistic is the macro mean difference, so it matches the tables.
+
+    Returns:
+        {"diff": observed difference, "p": two-sided p-value, "ci95_low"/"ci95_high": bootstrap CI of the difference}.
+    """
+    merged = a.merge(b, on=["key", "lang", "target"], suffixes=("_a", "_b"))
+    if merged.empty:
+        raise ValueError("the two runs share no (query, target) rows; compare runs on the same dataset")
+    merged["diff"] = merged[f"{metric}_a"] - merged[f"{metric}_b"]
+    values, present = _cell_matrix(merged, "diff")
+    # the statistic is linear in the per-key differences: sum_k w_k = macro mean over cells
+    n_cells = present.sum(axis=0)
+    per_key = (values / np.where(n_cells > 0, n_cells, 1)).sum(axis=1) / max(int((n_cells > 0).sum()), 1)
+    observed = float(per_key.sum())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(n_perm, len(per_key)))
+    null = signs @ per_key
+    p = (1 + int((np.abs(null) >= abs(observed) - 1e-12).sum())) / (1 + n_perm)
+    low, high = bootstrap_ci(merged, "diff", seed=seed)
+    return {"diff": observed, "p": p, "ci95_low": low, "ci95_high": high}

@@ -1,0 +1,173 @@
+"""Fine-tuning through the sentence-transformers trainer: InfoNCE with in-batch negatives, one strategy per run.
+
+The loss is `MultipleNegativesRankingLoss` (scale 20, i.e. tau = 0.05): for each query, its passage against
+every other passage of the global batch (and every hard negative when enabled). The batch composition comes
+from `samplers.StrategyBatchSampler`, plugged in through the trainer's ``batch_sampler`` argument. Texts are
+resolved from ids at load time with `sentence_transformers.util.resolve_ids`, so the training set is stored
+once, one row per (group, language), however many (query language, passage language) pairs a strategy draws.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hybridlib import storage
+from hybridlib.encoder import PROMPTS, SCALE, load_encoder
+from hybridlib.samplers import ParallelIndex, Strategy, StrategyBatchSampler, world_size
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings shared by every strategy of a profile (equal budget for all)."""
+
+    steps: int
+    batch_size: int  # global batch: pairs per optimizer step over all ranks
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_seq_length: int = 256
+    hard_negatives: bool = True
+    save_steps: int = 0  # checkpoint every N steps for resuming; 0 = none
+    precision: str = "auto"  # auto: bf16 where supported, fp16 on older GPUs, fp32 on CPU
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1, got {self.steps} and {self.batch_size}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+
+
+def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
+    """Every (group, query language, passage language) pair of a training set, as ids resolved on access.
+
+    Args:
+        rows: a training set (`records.load_training_set`), one row per (group, language).
+        languages: the training languages; rows in other languages are left out.
+        hard_negatives: add a ``negative`` column (the passage row's negative).
+
+    Returns:
+        A `datasets.Dataset` with columns ``query_id``, ``positive_id``, [``negative_id``], ``group``,
+        ``query_lang``, ``passage_lang`` in `samplers.ParallelIndex` order, whose items read as
+        ``{"query", "positive"[, "negative"]}`` texts.
+    """
+    import pandas as pd
+    from datasets import ClassLabel, Dataset, Features, Value
+    from sentence_transformers.util import resolve_ids
+
+    cols = rows.select_columns(["pair_id", "lang"]).to_pandas()
+    keep = cols["lang"].isin(languages).to_numpy()
+    group_codes, _ = pd.factorize(cols["pair_id"])
+    lang_codes = cols["lang"].map({lang: i for i, lang in enumerate(languages)}).fillna(-1).astype(int).to_numpy()
+    n_groups = int(group_codes[keep].max()) + 1 if keep.any() else 0
+    row_of = np.full((n_groups, len(languages)), -1, dtype=np.int64)  # (G, L) training-set row
+    row_of[group_codes[keep], lang_codes[keep]] = np.flatnonzero(keep)
+    index = ParallelIndex(row_of >= 0, languages)
+    groups, qlang, plang = index.pair_table()
+
+    data = {"query_id": row_of[groups, qlang], "positive_id": row_of[groups, plang]}
+    if hard_negatives:
+        data["negative_id"] = data["positive_id"]
+    features = Features(
+        {
+            **{name: Value("int64") for name in data},
+            "group": Value("int64"),
+            "query_lang": ClassLabel(names=list(languages)),
+            "passage_lang": ClassLabel(names=list(languages)),
+        }
+    )
+    pairs = Dataset.from_dict({**data, "group": groups, "query_lang": qlang, "passage_lang": plang}, features=features)
+    lookup = rows.add_column("row_id", np.arange(len(rows)))
+    resolve = {"query_id": (lookup, "row_id", "query"), "positive_id": (lookup, "row_id", "passage")}
+    if hard_negatives:
+        resolve["negative_id"] = (lookup, "row_id", "negative")
+    pairs.set_transform(resolve_ids(resolve))
+    return pairs
+
+
+def train_run(
+    base_model: str,
+    rows,
+    languages: tuple[str, ...],
+    strategy: Strategy,
+    seed: int,
+    settings: TrainSettings,
+    out_dir: str | Path,
+    *,
+    revision: str | None = None,
+) -> Path:
+    """Fine-tune `base_model` with one strategy and write the encoder to ``out_dir/model``.
+
+    Resumes from the newest checkpoint under ``out_dir/checkpoints`` when one exists; the final model folder
+    appears only when training has finished (atomic rename).
+    """
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out_dir = Path(out_dir)
+    ranks = world_size()
+    if settings.batch_size % ranks:
+        raise ValueError(f"batch_size {settings.batch_size} is not divisible by the {ranks} ranks")
+    model = load_encoder(base_model, max_seq_length=settings.max_seq_length, revision=revision)
+    if settings.hard_negatives and "" in set(rows["negative"]):
+        raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
+    pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
+    ckpt_dir = out_dir / "checkpoints"
+    bf16, fp16 = _mixed_precision(settings.precision)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(ckpt_dir),
+        max_steps=settings.steps,
+        per_device_train_batch_size=settings.batch_size // ranks,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        warmup_steps=int(settings.warmup_ratio * settings.steps),
+        optim="adamw_torch_fused" if torch.cuda.is_available() else "adamw_torch",
+        bf16=bf16,
+        fp16=fp16,
+        seed=seed,
+        data_seed=seed,
+        batch_sampler=functools.partial(StrategyBatchSampler, strategy=strategy),
+        prompts={"query": PROMPTS["query"], "positive": PROMPTS["passage"], "negative": PROMPTS["passage"]},
+        dataloader_drop_last=True,
+        save_strategy="steps" if settings.save_steps else "no",
+        save_steps=settings.save_steps or settings.steps,
+        save_total_limit=1,
+        logging_steps=max(1, settings.steps // 10),
+        disable_tqdm=True,  # the printer callback writes one plain line per logging step (papermill-friendly)
+        report_to="none",
+    )
+    loss = MultipleNegativesRankingLoss(model, scale=SCALE, gather_across_devices=ranks > 1)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss)
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last:
+        print(f"resuming {strategy.label} seed {seed} from {last}")
+    trainer.train(resume_from_checkpoint=last)
+    if trainer.is_world_process_zero():
+        with storage.atomic_dir(out_dir / "model") as tmp:
+            model.save(str(tmp))
+        storage.write_json(out_dir / "train_log.json", trainer.state.log_history)
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return out_dir / "model"
+
+
+def _mixed_precision(precision: str) -> tuple[bool, bool]:
+    """(bf16, fp16) flags for the trainer."""
+    import torch
+
+    if precision == "auto":
+        if not torch.cuda.is_available():
+            return False, False
+        return (True, False) if torch.cuda.is_bf16_supported() else (False, True)
+    return precision == "bf16", precision == "fp16"
+
+
+def settings_dict(settings: TrainSettings) -> dict:
+    return asdict(settings)

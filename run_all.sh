@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Regenerate the study: data prep -> fine-tuning -> zero-shot evaluation -> tables and figures.
+#   ./run_all.sh                     the smoke profile (CPU, synthetic data, minutes)
+#   ./run_all.sh --profile paper     configs/paper.yaml (GPU, downloads)
+#   ./run_all.sh --dry-run           print the plan (runs, downloads, time) and stop
+# Executes notebooks/0*.ipynb headlessly with papermill; executed copies land in results/<profile>/notebooks/.
+# Idempotent: finished runs and results are skipped. Stops at the first failing notebook and names the cell.
+set -euo pipefail
+cd "$(dirname "$0")"
+profile=smoke
+dry_run=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile=${2:?--profile needs a name}; shift 2 ;;
+    --profile=*) profile=${1#--profile=}; shift ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "run_all.sh: unknown argument '$1' (use --profile NAME, --dry-run)" >&2; exit 2 ;;
+  esac
+done
+
+scripts/setup_env.sh
+py=.venv/bin/python
+if [ "$dry_run" = 1 ]; then
+  exec "$py" -m hybridlib.cli plan --profile "$profile"
+fi
+"$py" -m hybridlib.cli plan --profile "$profile" --quiet   # validates the profile before any work
+
+mkdir -p "${HYBRIDLIB_HOME:-.}"
+home=$(cd "${HYBRIDLIB_HOME:-.}" && pwd)
+out="$home/results/$profile/notebooks"
+mkdir -p "$out"
+export HYBRIDLIB_HOME="$home" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_DISABLE_PROGRESS_BARS=1
+start=$SECONDS
+for notebook in notebooks/0*.ipynb; do
+  name=$(basename "$notebook")
+  echo "=== $name ($((SECONDS - start)) s)"
+  log="$out/${name%.ipynb}.log"
+  # the full cell output goes to the log; the terminal gets hybridlib's one-line progress messages
+  if ! "$py" -m papermill "$notebook" "$out/$name" -p profile "$profile" \
+       --kernel python3 --log-output --no-progress-bar --cwd notebooks 2>&1 | tee "$log" |
+       { grep --line-buffered -E '^\[[0-9]+(/[0-9]+)?\] ' || true; } | sed -u 's/^/  /'; then
+    tail -n 25 "$log" >&2
+    echo "run_all.sh: FAILED in $name, $("$py" -m hybridlib.cli failed-cell "$out/$name"); executed copy: $out/$name, log: $out/${name%.ipynb}.log" >&2
+    exit 1
+  fi
+done
+echo "done in $((SECONDS - start)) s: $home/results/$profile/summary.csv, $home/results/$profile/tables/, $home/figures/$profile/"
