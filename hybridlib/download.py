@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -95,7 +96,7 @@ def _transfer(url: str, part: Path) -> bool:
             try:
                 for block in iter(lambda: response.read(CHUNK), b""):
                     f.write(block)
-            except (OSError, urllib.error.URLError):
+            except (OSError, http.client.HTTPException):
                 return False  # connection dropped: resume on the next attempt
     return expected is None or part.stat().st_size >= expected
 

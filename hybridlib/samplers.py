@@ -24,9 +24,10 @@ be a false negative); every batch is full.
 hybrid's xy batches) read the main stream: the groups that have the strategy's languages (English; any
 language; at least two languages). xx-mono batches read the stream of their language (the groups present in
 it). A stream with fewer groups left than a batch needs starts a new permutation (the remainder is skipped),
-so no batch spans two permutations. An epoch is ``len(main stream) // global_batch`` steps: every strategy
-takes as many steps per epoch as one pass over the groups allows, and `__len__` is exact. Epoch e is drawn
-from seed (seed, e): the same seed gives the same batches, a new epoch new ones.
+so no batch spans two permutations. An epoch is ``n // global_batch`` steps, n being the number of groups
+with English (en-only) or with any training language (all others): one pass over the groups, so every
+strategy takes the same number of steps per epoch on a complete parallel corpus, and `__len__` is exact.
+Epoch e is drawn from seed (seed, e): the same seed gives the same batches, a new epoch new ones.
 
 **Distributed.** With W ranks, accelerate gives rank r the sampler's batches r, r+W, r+2W, ... (its
 `BatchSamplerShard`). So the sampler draws one *global* batch of W * batch_size groups per step and cuts it
@@ -150,21 +151,22 @@ class BatchPlan:
         if strategy.name == "en":
             if SOURCE_LANGUAGE not in langs:
                 raise ValueError(f"en-only needs English rows, but the training languages are {list(langs)}")
-            main = index.present[:, langs.index(SOURCE_LANGUAGE)]
-        elif strategy.name == "xx-mixed":
-            main = index.n_langs >= 1
+            epoch_groups = main = index.present[:, langs.index(SOURCE_LANGUAGE)]
         else:
-            main = index.n_langs >= 2
+            epoch_groups = index.n_langs >= 1
+            main = epoch_groups if strategy.name == "xx-mixed" else index.n_langs >= 2  # xy needs two languages
         self.main_groups = np.flatnonzero(main)
         self.lang_groups = [np.flatnonzero(index.present[:, j]) for j in range(len(langs))]
         # xx-mono batches draw their language among those that can fill a batch
         self.mono_langs = np.array([j for j, g in enumerate(self.lang_groups) if len(g) >= global_batch])
-        self.steps_per_epoch = len(self.main_groups) // global_batch
+        self.steps_per_epoch = int(epoch_groups.sum()) // global_batch
         if self.steps_per_epoch == 0:
             raise ValueError(
-                f"{len(self.main_groups)} groups are eligible for {strategy.label}, fewer than one batch of "
+                f"{int(epoch_groups.sum())} groups are eligible for {strategy.label}, fewer than one batch of "
                 f"{global_batch}; lower the batch size or add data"
             )
+        if self.alpha != 1.0 and len(self.main_groups) < global_batch:
+            raise ValueError(f"{len(self.main_groups)} groups have two languages, fewer than one xy batch of {global_batch}")
         if self.alpha and len(self.mono_langs) == 0:
             raise ValueError(f"no language has {global_batch} groups, so no xx-mono batch can be filled")
 

@@ -1,0 +1,97 @@
+"""The LAReQA protocol end to end from embeddings: settings, macro means, schema, CIs, paired tests."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from fixtures import write_lareqa, write_mtop_zip
+from sklearn.metrics import average_precision_score
+
+from hybridlib import lareqa, mtop, stats
+from hybridlib.cli import main
+from hybridlib.evaluation import evaluate_embeddings
+
+LANGS = lareqa.XQUAD_R_LANGUAGES
+
+
+def tied_embeddings(n: int, seed: int) -> np.ndarray:
+    """Unit vectors drawn from a small set, so many scores tie exactly."""
+    rng = np.random.default_rng(seed)
+    basis = rng.standard_normal((4, 6)).astype(np.float32)
+    basis /= np.linalg.norm(basis, axis=1, keepdims=True)
+    return basis[rng.integers(0, 4, n)]
+
+
+def test_evaluate_embeddings_cli_agrees_with_sklearn_with_ties(tmp_path):
+    src = write_lareqa(tmp_path / "src", langs=LANGS)
+    task = lareqa.load(src, "xquad-r", LANGS)
+    q, c = tied_embeddings(len(task.queries), 1), tied_embeddings(len(task.candidates), 2)
+    emb = tmp_path / "emb"
+    emb.mkdir()
+    np.save(emb / "queries.npy", q)
+    np.save(emb / "candidates.npy", c)
+    out = tmp_path / "metrics.json"
+    assert main(["evaluate", "--dataset", "xquad-r", "--source", str(src), "--embeddings", str(emb), "--out", str(out), "--n-boot", "50"]) == 0
+    result = json.loads(out.read_text())
+    # independent computation: per (query language, target) mean of sklearn AP, then macro means
+    q_lang = np.array([x.lang for x in task.queries])
+    c_lang = np.array([x.lang for x in task.candidates])
+    rel = task.relevance()
+    scores = q @ c.T
+    cells = {}
+    for x in LANGS:
+        for y in [*LANGS, "all"]:
+            cols = np.flatnonzero(c_lang == y) if y != "all" else np.arange(len(c_lang))
+            aps = [average_precision_score(rel[i, cols], scores[i, cols]) for i in np.flatnonzero(q_lang == x)]
+            cells[(x, y)] = np.mean(aps)
+    mono = np.mean([cells[(x, x)] for x in LANGS])
+    cross = np.mean([cells[(x, y)] for x in LANGS for y in LANGS if x != y])
+    multi = np.mean([cells[(x, "all")] for x in LANGS])
+    assert result["mono"]["map"]["mean"] == pytest.approx(mono, abs=1e-6)
+    assert result["cross"]["map"]["mean"] == pytest.approx(cross, abs=1e-6)
+    assert result["multi"]["map"]["mean"] == pytest.approx(multi, abs=1e-6)
+    assert result["cross"]["map"]["matrix"]["de"]["zh"] == pytest.approx(cells[("de", "zh")], abs=1e-6)
+    for setting, metric in [("mono", "map"), ("cross", "map"), ("multi", "map"), ("mono", "recall@1"), ("cross", "recall@1"), ("multi", "recall@10"), ("multi", "rank_distance"), ("multi", "mrr@10"), ("mono", "accuracy@1")]:
+        entry = result[setting][metric]
+        assert set(entry) >= {"mean", "per_lang", "ci95"} and set(entry["per_lang"]) == set(LANGS)
+    assert (tmp_path / "metrics_per_query.csv.gz").exists()
+
+
+def test_rank_distance_in_the_multilingual_pool(tmp_path):
+    task = lareqa.load(write_lareqa(tmp_path, langs=("en", "de", "zh")), "xquad-r", ("en", "de", "zh"))
+    # perfect language-agnostic embeddings: each question and its answers share one direction
+    keys = sorted({q.key for q in task.queries})
+    eye = np.eye(len(keys) + 1, dtype=np.float32)
+    q = np.stack([eye[keys.index(x.key)] for x in task.queries])
+    c = np.stack([eye[keys.index(x.keys[0])] if x.keys else eye[-1] for x in task.candidates])
+    result, per_query = evaluate_embeddings(task, q, c, n_boot=20)
+    assert result["multi"]["map"]["mean"] == pytest.approx(1.0)
+    assert result["multi"]["rank_distance"]["mean"] == pytest.approx(2.0), "3 relevant, ranked 1-3"
+    assert result["cross"]["recall@1"]["mean"] == pytest.approx(1.0)
+
+
+def test_mtop_parallel_has_no_mono_and_a_multi_pool_without_the_query_language(tmp_path):
+    task = mtop.parallel_task(write_mtop_zip(tmp_path / "mtop.zip"))
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((len(task.queries), 8)).astype(np.float32)
+    result, per_query = evaluate_embeddings(task, q, q.copy(), n_boot=20)
+    assert result["mono"] is None
+    multi = per_query[per_query["setting"] == "multi"]
+    assert (multi["n_relevant"] == 5).all(), "translations in the 5 other languages"
+    assert result["multi"]["map"]["mean"] > 0
+
+
+def test_bootstrap_ci_brackets_the_mean_and_paired_test_detects_a_shift():
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"key": np.repeat(np.arange(300), 2), "lang": ["en", "de"] * 300, "target": ["all"] * 600})
+    rows["map"] = rng.uniform(0.3, 0.7, 600)
+    low, high = stats.bootstrap_ci(rows, "map", n_boot=500)
+    assert low < rows["map"].mean() < high and high - low < 0.05
+    better = rows.assign(map=rows["map"] + 0.02)
+    test = stats.paired_test(better, rows, "map", n_perm=2000)
+    assert test["diff"] == pytest.approx(0.02) and test["p"] < 0.01 and test["ci95_low"] > 0
+    same = stats.paired_test(rows, rows.assign(map=rows["map"] + rng.normal(0, 0.01, 600)), "map", n_perm=2000)
+    assert same["p"] > 0.001
