@@ -6,7 +6,7 @@ Every run of a profile trains with the same steps, batch, learning rate and data
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -57,6 +57,7 @@ class Profile:
     synthetic: dict = field(default_factory=dict)  # WorldSpec overrides
     sweeps: tuple[tuple[str, tuple[Strategy, ...]], ...] = ()  # extra (model name, strategies) runs
     mirror: str | None = None  # download mirror (see hybridlib.download), or None
+    path: str | None = None  # the YAML it was read from (so torchrun workers can read it again)
 
     def runs(self) -> list[RunSpec]:
         """Every run of the grid; off-the-shelf once per model (it has no seed)."""
@@ -80,9 +81,6 @@ class Profile:
                 return m
         raise ValueError(f"profile {self.name}: unknown model {name!r}; models are {[m.name for m in self.models]}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def load_profile(name_or_path: str | Path, **overrides) -> Profile:
     """Read `configs/NAME.yaml` (or a path) and validate it; `overrides` replace top-level keys."""
@@ -98,12 +96,12 @@ def load_profile(name_or_path: str | Path, **overrides) -> Profile:
         raise ValueError(f"{path}: not valid YAML ({e})") from e
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return profile_from_dict(raw)
+        return profile_from_dict(raw, path=str(path.resolve()))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: {e}") from e
 
 
-def profile_from_dict(raw: dict) -> Profile:
+def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
     known = {"name", "description", "data", "models", "strategies", "seeds", "train", "eval", "synthetic", "sweeps", "mirror"}
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -136,6 +134,7 @@ def profile_from_dict(raw: dict) -> Profile:
         synthetic=dict(raw.get("synthetic") or {}),
         sweeps=sweeps,
         mirror=raw.get("mirror"),
+        path=path,
     )
     for name, _ in sweeps:
         profile.model(name)

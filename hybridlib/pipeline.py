@@ -59,26 +59,22 @@ class Paths:
 
 def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
     """Build the training set, the evaluation tasks and (smoke) the encoder; returns rows per split and language."""
-    if profile.train_source == "synthetic" or "synthetic" in profile.eval_datasets:
-        _prepare_synthetic(profile, paths)
-    if profile.train_source != "synthetic" or set(profile.eval_datasets) - {"synthetic"}:
-        from hybridlib import sources
-
-        sources.prepare(profile, paths)
-    return data_summary(profile, paths)
-
-
-def _prepare_synthetic(profile: Profile, paths: Paths) -> None:
     from hybridlib import synthetic
-    from hybridlib.encoder import build_smoke_encoder
 
     world = synthetic.World(synthetic.WorldSpec(**profile.synthetic))
     if profile.train_source == "synthetic" and not (paths.data / "train" / "dataset_info.json").exists():
         records.save_training_set(synthetic.training_rows(world, profile.train_languages), paths.data / "train")
     if "synthetic" in profile.eval_datasets and not (paths.data / "eval" / "synthetic" / "task.json").exists():
         synthetic.evaluation_task(world, world.spec.languages).write(paths.data / "eval" / "synthetic")
+    if profile.train_source != "synthetic" or set(profile.eval_datasets) - {"synthetic"}:
+        from hybridlib import sources
+
+        sources.prepare(profile, paths)
     if any(m.source == SMOKE_MODEL for m in profile.models):
+        from hybridlib.encoder import build_smoke_encoder
+
         build_smoke_encoder(synthetic.pretraining_corpus(world), paths.data / "models" / SMOKE_MODEL, seed=world.spec.seed)
+    return data_summary(profile, paths)
 
 
 def data_summary(profile: Profile, paths: Paths) -> pd.DataFrame:
@@ -136,13 +132,39 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
             shutil.rmtree(out)  # trained under another config: its checkpoints cannot be resumed
         storage.write_json(out / "config.json", config)
         start = time.perf_counter()
-        print(f"[{i}/{len(runs)}] {run.key}: training {profile.train.steps} steps", flush=True)
-        train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.train, out, revision=run.model.revision)
+        gpus = _visible_gpus()
+        print(f"[{i}/{len(runs)}] {run.key}: training {profile.train.steps} steps" + (f" on {gpus} GPUs (torchrun)" if gpus > 1 else ""), flush=True)
+        if gpus > 1:
+            _torchrun(profile, paths, run, gpus)
+        else:
+            train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.train, out, revision=run.model.revision)
         storage.write_json(out / "environment.json", provenance.environment())
         seconds = time.perf_counter() - start
         print(f"[{i}/{len(runs)}] {run.key}: trained in {seconds:.1f} s", flush=True)
         status.append({"run": run.key, "status": "trained", "seconds": round(seconds, 1)})
     return pd.DataFrame(status)
+
+
+def _visible_gpus() -> int:
+    import torch
+
+    distributed = "LOCAL_RANK" in os.environ  # already a torchrun worker: train in-process
+    return torch.cuda.device_count() if torch.cuda.is_available() and not distributed else 0
+
+
+def _torchrun(profile: Profile, paths: Paths, run: RunSpec, gpus: int) -> None:
+    """Train one run on every visible GPU through torchrun and `hybridlib train` (the samplers keep ranks consistent)."""
+    import subprocess
+    import sys
+
+    if not profile.path:
+        raise ValueError("multi-GPU training needs a profile read from a YAML file (load_profile)")
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "hybridlib.cli",
+        "train", "--profile", profile.path, "--home", str(paths.root), "--model", run.model.name,
+        "--strategy", run.strategy.label, "--seed", str(run.seed),
+    ]
+    subprocess.run(command, check=True)
 
 
 def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
@@ -253,20 +275,24 @@ _SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 60.0, ("base", "t4
 
 
 def estimate_minutes(profile: Profile) -> str:
-    """A rough wall-clock estimate of the profile's training on the detected device, as one line."""
+    """Rough training wall-clock of the profile on each device class (and which one is detected here)."""
     import torch
 
-    device = "cpu"
+    detected = "cpu"
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0).lower()
-        device = next((d for d in ("t4", "a100", "h100") if d in name), "a100")
-        if "h200" in name:
-            device = "h100"
+        detected = next((d for d in ("t4", "a100", "h100") if d in name), "h100" if "h200" in name else "a100")
     trained = [r for r in profile.runs() if r.strategy.trains]
-    total = 0.0
-    for run in trained:
-        size = "smoke" if run.model.source == SMOKE_MODEL else "base"
-        per_step = _SECONDS_PER_STEP.get((size, device), _SECONDS_PER_STEP[("base", device)] if size == "base" else 0.08)
-        per_step *= profile.train.batch_size / (32 if size == "smoke" else 100)
-        total += per_step * profile.train.steps
-    return f"estimated training time on {device}: ~{total / 60:.0f} min for {len(trained)} runs (rough; see README 'Expected runtimes')"
+    lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, README 'Expected runtimes'):"]
+    for device in ("cpu", "t4", "a100", "h100"):
+        total = 0.0
+        for run in trained:
+            size = "smoke" if run.model.source == SMOKE_MODEL else "base"
+            per_step = _SECONDS_PER_STEP.get((size, device))
+            if per_step is None:  # the smoke model on a GPU: no faster than on a CPU in practice
+                per_step = _SECONDS_PER_STEP[("smoke", "cpu")]
+            total += per_step * profile.train.batch_size / (32 if size == "smoke" else 100) * profile.train.steps
+        mark = "  <- detected here" if device == detected else ""
+        span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h"
+        lines.append(f"  {device:5s} {span}{mark}")
+    return "\n".join(lines)

@@ -52,7 +52,10 @@ def prepare(profile, paths) -> None:
         out = paths.data / "eval" / dataset
         if not (out / "task.json").exists():
             source = cache_path_folder(dataset, files)
-            task = load_task(dataset, source)
+            try:
+                task = load_task(dataset, source)
+            except ValueError as e:
+                raise ValueError(f"{e}; to download it again, delete {source} from the cache and rerun") from e
             task.write(out)
             print(f"  {dataset}: {len(task.queries)} queries, {len(task.candidates)} candidates")
     if train_source == "squad-translate-train" and not (paths.data / "train" / "dataset_info.json").exists():

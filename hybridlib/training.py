@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +101,7 @@ def train_run(
     out_dir: str | Path,
     *,
     revision: str | None = None,
+    callbacks: list | None = None,
 ) -> Path:
     """Fine-tune `base_model` with one strategy and write the encoder to ``out_dir/model``.
 
@@ -137,6 +138,7 @@ def train_run(
         batch_sampler=functools.partial(StrategyBatchSampler, strategy=strategy),
         prompts={"query": PROMPTS["query"], "positive": PROMPTS["passage"], "negative": PROMPTS["passage"]},
         dataloader_drop_last=True,
+        dataloader_pin_memory=torch.cuda.is_available(),
         save_strategy="steps" if settings.save_steps else "no",
         save_steps=settings.save_steps or settings.steps,
         save_total_limit=1,
@@ -145,7 +147,7 @@ def train_run(
         report_to="none",
     )
     loss = MultipleNegativesRankingLoss(model, scale=SCALE, gather_across_devices=ranks > 1)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last:
         print(f"resuming {strategy.label} seed {seed} from {last}")
@@ -154,6 +156,9 @@ def train_run(
         with storage.atomic_dir(out_dir / "model") as tmp:
             model.save(str(tmp))
         storage.write_json(out_dir / "train_log.json", trainer.state.log_history)
+        # the hub commit the base model resolved to (transformers records it on configs loaded from the hub)
+        commit = getattr(model[0].auto_model.config, "_commit_hash", None)
+        storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return out_dir / "model"
 
@@ -167,7 +172,3 @@ def _mixed_precision(precision: str) -> tuple[bool, bool]:
             return False, False
         return (True, False) if torch.cuda.is_bf16_supported() else (False, True)
     return precision == "bf16", precision == "fp16"
-
-
-def settings_dict(settings: TrainSettings) -> dict:
-    return asdict(settings)

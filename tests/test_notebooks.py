@@ -1,0 +1,59 @@
+"""The four notebooks, executed headlessly by papermill on a tiny profile, as run_all.sh runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "name": "tiny",
+    "description": "test profile: tiny world, 2 strategies, 1 seed",
+    "data": {"train": "synthetic", "train_languages": ["en", "de", "ru"], "eval": ["synthetic"]},
+    "synthetic": {"n_entities": 20, "eval_paragraphs": 4, "languages": ["en", "de", "ru", "el", "zh"]},
+    "models": {"smoke-bert": {"source": "smoke"}},
+    "strategies": ["off-the-shelf", "xy", "hybrid-0.5"],
+    "seeds": [0],
+    "train": {"steps": 3, "batch_size": 8, "learning_rate": 1e-3, "max_seq_length": 48, "hard_negatives": False},
+    "eval": {"batch_size": 64, "n_boot": 50},
+}
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert len(NOTEBOOKS) == 4
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), f"{path.name}: no parameters cell"
+        assert nb.cells[0].cell_type == "markdown", f"{path.name} must open with what it does and why"
+        for cell in nb.cells:
+            assert not cell.get("outputs") and not cell.get("execution_count"), f"{path.name}: strip outputs"
+
+
+def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
+    import papermill
+
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(yaml.safe_dump(TINY))
+    home = tmp_path / "home"
+    for path in NOTEBOOKS:
+        papermill.execute_notebook(
+            str(path), str(tmp_path / path.name), parameters={"profile": str(profile), "home": str(home)},
+            kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"),
+        )
+    summary = pd.read_csv(home / "results" / "tiny" / "summary.csv")
+    assert sorted(summary["strategy"]) == ["hybrid-0.5", "off-the-shelf", "xy"]
+    for column in ["dataset", "model", "strategy", "alpha", "seed", "mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_r10", "rank_distance"]:
+        assert column in summary.columns
+    assert summary["multi_map"].between(0, 1).all()
+    figures = sorted(p.name for p in (home / "figures" / "tiny").glob("*.png"))
+    assert len(figures) >= 4 and "batch_composition.png" in figures
+    assert (home / "results" / "tiny" / "tables" / "synthetic__smoke-bert.md").exists()
+    run = home / "results" / "tiny" / "runs" / "smoke-bert" / "xy" / "seed0"
+    assert {"config.json", "environment.json", "model", "train_log.json"} <= {p.name for p in run.iterdir()}

@@ -1,0 +1,63 @@
+"""Real sentence-transformers training steps on CPU with a tiny smoke encoder: determinism and resume."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from datasets import Dataset
+from transformers import TrainerCallback
+
+from hybridlib import synthetic
+from hybridlib.encoder import load_encoder
+from hybridlib.samplers import Strategy
+from hybridlib.training import TrainSettings, train_run
+
+LANGS = ("en", "de", "es", "ru", "zh")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rows(tiny_world):
+    return Dataset.from_list(synthetic.training_rows(tiny_world, LANGS))
+
+
+def weights(path) -> dict[str, torch.Tensor]:
+    model = load_encoder(path)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def settings(**kw) -> TrainSettings:
+    return TrainSettings(**{"steps": 4, "batch_size": 8, "learning_rate": 1e-3, "max_seq_length": 48, "hard_negatives": True, **kw})
+
+
+def test_same_seed_same_weights_on_cpu(rows, smoke_encoder, tmp_path):
+    a = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("hybrid-0.5"), 7, settings(), tmp_path / "a")
+    b = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("hybrid-0.5"), 7, settings(), tmp_path / "b")
+    c = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("hybrid-0.5"), 8, settings(), tmp_path / "c")
+    wa, wb, wc = weights(a), weights(b), weights(c)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa), "same seed, different weights"
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa), "another seed gave identical weights"
+    assert not (tmp_path / "a" / "checkpoints").exists(), "checkpoints are removed once the model is saved"
+
+
+class StopAt(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(rows, smoke_encoder, tmp_path, capsys):
+    s = settings(steps=6, save_steps=2)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("xy"), 3, s, out, callbacks=[StopAt(5)])
+    assert not (out / "model").exists(), "no model folder for an unfinished run"
+    assert (out / "checkpoints" / "checkpoint-4").exists()
+    resumed = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("xy"), 3, s, out)
+    assert "resuming xy seed 3 from" in capsys.readouterr().out
+    straight = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("xy"), 3, s, tmp_path / "straight")
+    wr, ws = weights(resumed), weights(straight)
+    assert all(torch.allclose(wr[k], ws[k], atol=1e-6) for k in wr), "resumed run differs from an uninterrupted one"
