@@ -247,10 +247,14 @@ class _Stream:
 
 
 def world_size() -> int:
-    """Number of data-parallel ranks (1 outside torch.distributed)."""
+    """Number of data-parallel ranks: the process group's size, else torchrun's WORLD_SIZE, else 1."""
+    import os
+
     import torch.distributed as dist
 
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 class StrategyBatchSampler(DefaultBatchSampler):

@@ -139,6 +139,7 @@ def train_run(
         prompts={"query": PROMPTS["query"], "positive": PROMPTS["passage"], "negative": PROMPTS["passage"]},
         dataloader_drop_last=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # also what makes torchrun on CPU use DDP over gloo
         save_strategy="steps" if settings.save_steps else "no",
         save_steps=settings.save_steps or settings.steps,
         save_total_limit=1,
