@@ -40,6 +40,12 @@ def _query_metrics(scores: np.ndarray, relevant: np.ndarray) -> dict[str, np.nda
     }
 
 
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    if len(index) and index[-1] - index[0] + 1 == len(index):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
 def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> pd.DataFrame:
     """One row per (query, setting) with every metric; ``target`` is the pool's language ('all' for Mul).
 
@@ -67,14 +73,15 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
             setting = "multi" if target == "all" else ("mono" if target == x else "cross")
             if not len(ci) or setting not in task.settings:
                 continue
-            values = _query_metrics(scores[:, ci], relevant[:, ci])
+            cols = _as_slice(ci)  # candidates are stored by language: a view instead of a copy
+            values = _query_metrics(scores[:, cols], relevant[:, cols])
             frame = pd.DataFrame(values)
             frame.insert(0, "query_id", [task.queries[i].id for i in qi])
             frame.insert(1, "key", [task.queries[i].key for i in qi])
             frame.insert(2, "lang", x)
             frame.insert(3, "target", target)
             frame.insert(4, "setting", setting)
-            frame.insert(5, "n_relevant", relevant[:, ci].sum(axis=1))
+            frame.insert(5, "n_relevant", relevant[:, cols].sum(axis=1))
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

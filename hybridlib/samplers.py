@@ -300,8 +300,9 @@ class StrategyBatchSampler(DefaultBatchSampler):
 def index_from_pair_dataset(dataset) -> ParallelIndex:
     """Rebuild the `ParallelIndex` of a pair dataset and check that its rows are in index order."""
     languages = tuple(dataset.features["query_lang"].names)
-    cols = dataset.with_format("numpy", columns=["group", "query_lang", "passage_lang"])[:]
-    groups, qlang, plang = cols["group"], cols["query_lang"], cols["passage_lang"]
+    if dataset._indices is not None:  # select/shuffle/filter would reorder rows: rows must be in index order
+        raise ValueError("the pair dataset was reordered or filtered; build it with training.pair_dataset and pass it as is")
+    groups, qlang, plang = (dataset.data.column(c).to_numpy() for c in ("group", "query_lang", "passage_lang"))
     present = np.zeros((int(groups.max()) + 1 if len(groups) else 0, len(languages)), dtype=bool)
     mono = qlang == plang
     present[groups[mono], qlang[mono]] = True

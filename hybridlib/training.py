@@ -58,7 +58,8 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
         ``{"query", "positive"[, "negative"]}`` texts.
     """
     import pandas as pd
-    from datasets import ClassLabel, Dataset, Features, Value
+    import pyarrow as pa
+    from datasets import ClassLabel, Dataset, DatasetInfo, Features, Value
     from sentence_transformers.util import resolve_ids
 
     cols = rows.select_columns(["pair_id", "lang"]).to_pandas()
@@ -82,7 +83,10 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
             "passage_lang": ClassLabel(names=list(languages)),
         }
     )
-    pairs = Dataset.from_dict({**data, "group": groups, "query_lang": qlang, "passage_lang": plang}, features=features)
+    columns = {**data, "group": groups, "query_lang": qlang, "passage_lang": plang}
+    # an Arrow table built from the numpy columns: from_dict would encode 6 M class labels one by one
+    table = pa.table({name: pa.array(np.asarray(col, dtype=np.int64)) for name, col in columns.items()})
+    pairs = Dataset(table.cast(features.arrow_schema), info=DatasetInfo(features=features))
     lookup = rows.add_column("row_id", np.arange(len(rows)))
     resolve = {"query_id": (lookup, "row_id", "query"), "positive_id": (lookup, "row_id", "passage")}
     if hard_negatives:

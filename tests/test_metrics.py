@@ -14,7 +14,7 @@ from hybridlib import metrics
 
 def one(scores, relevant):
     r = metrics.rank_relevant(np.array([scores], dtype=np.float32), np.array([relevant], dtype=bool))
-    return r.ap[0], r.ranks[0]
+    return r.ap[0], r.ranks[0][np.isfinite(r.ranks[0])]
 
 
 def test_hand_computed_ap_and_ranks():
@@ -33,12 +33,13 @@ def test_ties_form_one_threshold_for_ap_and_break_by_position_for_ranks():
 
 
 def test_rank_based_metrics_by_hand():
-    ranks = [np.array([2, 5, 11]), np.array([1]), np.array([], dtype=int)]
+    inf = np.inf
+    ranks = np.array([[2, 5, 11], [1, inf, inf], [inf, inf, inf]])
     np.testing.assert_allclose(metrics.recall_at_k(ranks, 1), [0, 1, np.nan])
     np.testing.assert_allclose(metrics.recall_at_k(ranks, 10), [2 / 3, 1, np.nan])
     np.testing.assert_allclose(metrics.accuracy_at_1(ranks), [0, 1, np.nan])
     np.testing.assert_allclose(metrics.mrr_at_k(ranks, 10), [0.5, 1, np.nan])
-    np.testing.assert_allclose(metrics.mrr_at_k([np.array([11])], 10), [0.0])
+    np.testing.assert_allclose(metrics.mrr_at_k(np.array([[11.0]]), 10), [0.0])
     ideal = 1 + 1 / np.log2(3) + 1 / np.log2(4)
     np.testing.assert_allclose(metrics.ndcg_at_k(ranks, 10)[:2], [(1 / np.log2(3) + 1 / np.log2(6)) / ideal, 1.0])
     np.testing.assert_allclose(metrics.rank_distance(ranks), [9, 0, np.nan])
@@ -70,7 +71,8 @@ def test_matches_sklearn_and_stable_sort_with_heavy_ties(scores, seed):
             assert np.isnan(result.ap[i])
             continue
         assert result.ap[i] == pytest.approx(average_precision_score(relevant[i], scores[i]), abs=1e-9)
-        np.testing.assert_array_equal(result.ranks[i], stable_ranks(scores[i], relevant[i]))
+        got = result.ranks[i][np.isfinite(result.ranks[i])]
+        np.testing.assert_array_equal(got, stable_ranks(scores[i], relevant[i]))
 
 
 def test_random_float_scores_match_sklearn():
@@ -83,3 +85,16 @@ def test_random_float_scores_match_sklearn():
     np.testing.assert_allclose(result.ap, ref, atol=1e-9)
     k = 10
     np.testing.assert_allclose(metrics.recall_at_k(result.ranks, k), [(stable_ranks(scores[i], relevant[i]) <= k).mean() for i in range(50)])
+
+
+def test_many_relevant_candidates_take_the_sorting_path():
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 5, size=(20, 200)).astype(np.float32)  # ties everywhere
+    relevant = rng.random((20, 200)) < 0.4  # ~80 relevant per query, past the comparison path
+    result = metrics.rank_relevant(scores, relevant, chunk=6)
+    for i in range(20):
+        assert result.ap[i] == pytest.approx(average_precision_score(relevant[i], scores[i]), abs=1e-9)
+        np.testing.assert_array_equal(result.ranks[i][np.isfinite(result.ranks[i])], stable_ranks(scores[i], relevant[i]))
+    ranks = result.ranks
+    manual = [(1.0 / np.log2(r[r <= 10] + 1)).sum() / (1.0 / np.log2(np.arange(1, min(len(r), 10) + 1) + 1)).sum() for r in (stable_ranks(scores[i], relevant[i]) for i in range(20))]
+    np.testing.assert_allclose(metrics.ndcg_at_k(ranks, 10), manual)
