@@ -1,0 +1,28 @@
+"""The benchmark scripts keep working: each runs a tiny configuration on the CPU and prints its table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "script,args,header",
+    [
+        ("train_step.py", ["--tiny", "--steps", "2"], "| model | config | step ms (median)"),
+        ("encode.py", ["--tiny"], "| model | dtype | passages/s"),
+        ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
+    ],
+)
+def test_benchmark_prints_its_table(script, args, header):
+    proc = subprocess.run([sys.executable, script, *args], cwd=BENCH, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert header in proc.stdout
+    table = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(table) >= 2, proc.stdout  # header + at least one measured row
