@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("HYBRIDLIB_SHARED") or ROOT.parent / "shared" / "data")  # real tokenizers and XQuAD-R text
 TOKENIZERS = {"mbert": SHARED / "tokenizers" / "bert-base-multilingual-cased", "xlmr": SHARED / "tokenizers" / "xlm-roberta-base-reconstructed"}
 
 
