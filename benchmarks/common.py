@@ -60,7 +60,8 @@ def text_pairs(limit: int = 4000) -> tuple[list[tuple[str, str, str, str]], str]
 
     world = synthetic.World(synthetic.WorldSpec())
     rows = synthetic.training_rows(world, world.spec.languages)
-    return [(r["pair_id"], r["lang"], r["query"], r["passage"]) for r in rows][:limit], "synthetic text"
+    pairs = [(r["pair_id"], r["lang"], r["query"], r["passage"]) for r in rows]
+    return pairs[:limit] if limit else pairs, "synthetic text"
 
 
 def build_model(kind: str, workdir: Path) -> Path:

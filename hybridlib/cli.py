@@ -86,13 +86,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_batches(args: argparse.Namespace) -> int:
     """Write the batches a strategy would draw: one JSON object per (step, rank)."""
     from hybridlib import storage
-    from hybridlib.samplers import BatchPlan, Strategy, index_from_pair_dataset, iter_steps
+    from hybridlib.samplers import BatchPlan, Strategy, group_sources, index_from_pair_dataset, iter_steps
 
     rows = _training_rows(args.data)
     pairs = _pair_dataset(rows, args.languages)
     index = index_from_pair_dataset(pairs)
     strategy = Strategy.parse(args.strategy if args.alpha is None else f"hybrid-{args.alpha}")
-    plan = BatchPlan(index, strategy, args.batch_size * args.world_size, args.seed)
+    sources = group_sources(pairs, index) if args.mix_sources else None
+    plan = BatchPlan(index, strategy, args.batch_size * args.world_size, args.seed, sources=sources)
     group_names = _group_names(rows)
     langs = index.languages
     lines = []
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--world-size", type=int, default=1)
     p.add_argument("--data", default="smoke", help="'smoke' (synthetic training split) or a prepared training-set folder")
     p.add_argument("--languages", default=None, help="comma-separated training languages (default: all in the data)")
+    p.add_argument("--mix-sources", action="store_true", help="each batch from one source dataset, drawn in proportion to its size")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_batches)
 

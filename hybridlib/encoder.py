@@ -31,25 +31,26 @@ def build_smoke_encoder(
     max_length: int = 128,
     seed: int = 0,
 ) -> Path:
-    """Write a small random-weight BERT with a WordPiece tokenizer trained on `corpus` to `out_dir`.
+    """Write a small random-weight BERT with a WordPiece tokenizer built from `corpus` to `out_dir`.
 
     The folder is a plain transformers checkpoint (config.json, model.safetensors, tokenizer files), so it
     loads exactly like a hub id. Skips the work when the folder is already complete.
     """
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     out_dir = Path(out_dir)
     if (out_dir / "config.json").exists() and (out_dir / "tokenizer.json").exists():
         return out_dir
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False, handle_chinese_chars=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=False, handle_chinese_chars=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     # the prompts and the context separator must be in the vocabulary, not [UNK]
     corpus = [*corpus, QUERY_PREFIX, PASSAGE_PREFIX, CONTEXT_SEPARATOR]
-    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    vocab = _wordpiece_vocab(corpus, normalizer, pre_tokenizer, specials, vocab_size)
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
@@ -69,6 +70,25 @@ def build_smoke_encoder(
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return out_dir
+
+
+def _wordpiece_vocab(corpus: list[str], normalizer, pre_tokenizer, specials: list[str], vocab_size: int) -> dict[str, int]:
+    """A deterministic WordPiece vocabulary: specials, every character (alone and as ##continuation), then the
+    corpus's words by frequency (ties by spelling) up to `vocab_size`.
+
+    Counted here rather than by the `tokenizers` trainer: its merges break ties in hash-map order, so two
+    processes trained different tokenizers from the same corpus (seen: different tokenizer.json, different
+    numbers), and "same seed, same numbers" would not hold.
+    """
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for line in corpus:
+        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(line)))
+    chars = sorted({ch for word in counts for ch in word})
+    words = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if len(w) > 1]
+    tokens = list(dict.fromkeys([*specials, *chars, *(f"##{c}" for c in chars), *words]))
+    return {t: i for i, t in enumerate(tokens[: max(vocab_size, len(specials) + 2 * len(chars))])}
 
 
 def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None):

@@ -29,6 +29,16 @@ from hybridlib.results import headline
 from hybridlib.config import REPO_ROOT, SMOKE_MODEL, Profile, RunSpec
 
 
+def quiet_progress_bars() -> None:
+    """Turn off library progress bars (weights loading, dataset saving): in papermill logs they become walls of
+    carriage returns. The stages print one plain line per unit of work instead."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+
+
 @dataclass(frozen=True)
 class Paths:
     root: Path
@@ -61,6 +71,7 @@ def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
     """Build the training set, the evaluation tasks and (smoke) the encoder; returns rows per split and language."""
     from hybridlib import synthetic
 
+    quiet_progress_bars()
     world = synthetic.World(synthetic.WorldSpec(**profile.synthetic))
     if profile.train_source == "synthetic" and not (paths.data / "train" / "dataset_info.json").exists():
         records.save_training_set(synthetic.training_rows(world, profile.train_languages), paths.data / "train")
@@ -119,6 +130,7 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
     """Fine-tune every run that trains and is not done yet; returns one status row per run."""
     from hybridlib.training import train_run
 
+    quiet_progress_bars()
     runs = [r for r in (runs or profile.runs()) if r.strategy.trains]
     rows = records.load_training_set(paths.data / "train")
     status = []
@@ -172,6 +184,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
     from hybridlib.encoder import load_encoder
     from hybridlib.evaluation import encode_task, evaluate_embeddings
 
+    quiet_progress_bars()
     tasks = {d: records.RetrievalTask.read(paths.data / "eval" / d) for d in profile.eval_datasets}
     status = []
     for i, run in enumerate(runs or profile.runs(), start=1):

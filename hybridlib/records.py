@@ -5,7 +5,8 @@ Two shapes:
 - **Training set** (a `datasets.Dataset`, one row per (parallel group, language)): ``pair_id`` (the parallel
   group: translations of one question share it), ``lang``, ``query``, ``passage`` (the answer sentence with its
   paragraph as context, see `passage_input`), ``negative`` (another sentence of the same paragraph, same
-  language, or "" when there is none) and ``source`` (the dataset the row came from).
+  language, or "" when there is none) and ``source`` (the dataset the parallel group came from; the same
+  for every language of a group).
 - **Retrieval task** (`RetrievalTask`): queries and candidates. A query is relevant to a candidate when the
   query's ``key`` is one of the candidate's ``keys`` (XQuAD-R: the question id shared across languages;
   MTOP parallel: the utterance id; MTOP intent: the intent label).

@@ -48,7 +48,7 @@ STRATEGIES = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid")
 SOURCE_LANGUAGE = "en"
 
 # Independent random streams per decision, so one decision's draws never shift another's.
-_KIND, _LANGUAGE, _ORDER, _PAIRS = range(4)
+_KIND, _LANGUAGE, _ORDER, _PAIRS, _SOURCE = range(5)
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,15 @@ class GlobalBatch:
 
 
 class BatchPlan:
-    """Draws the global batches of one strategy over a `ParallelIndex` (no datasets, no torch)."""
+    """Draws the global batches of one strategy over a `ParallelIndex` (no datasets, no torch).
 
-    def __init__(self, index: ParallelIndex, strategy: Strategy, global_batch: int, seed: int) -> None:
+    Args:
+        sources: optional (n_groups,) source-dataset id per group. With several sources, each step first
+            draws one source with probability proportional to its number of groups (the paper's "sampled
+            based on dataset size") and takes the whole batch from it; without, batches mix sources freely.
+    """
+
+    def __init__(self, index: ParallelIndex, strategy: Strategy, global_batch: int, seed: int, sources: np.ndarray | None = None) -> None:
         if not strategy.trains:
             raise ValueError("off-the-shelf does not train, so it has no batches")
         if global_batch < 1:
@@ -155,45 +161,54 @@ class BatchPlan:
         else:
             epoch_groups = index.n_langs >= 1
             main = epoch_groups if strategy.name == "xx-mixed" else index.n_langs >= 2  # xy needs two languages
-        self.main_groups = np.flatnonzero(main)
-        self.lang_groups = [np.flatnonzero(index.present[:, j]) for j in range(len(langs))]
-        # xx-mono batches draw their language among those that can fill a batch
-        self.mono_langs = np.array([j for j, g in enumerate(self.lang_groups) if len(g) >= global_batch])
+        sources = np.zeros(len(index.present), dtype=np.int64) if sources is None else np.asarray(sources)
+        self.source_ids = np.unique(sources[epoch_groups])
+        sizes = np.array([(epoch_groups & (sources == s)).sum() for s in self.source_ids], dtype=float)
+        self.source_weights = sizes / sizes.sum() if sizes.sum() else sizes
+        # per source: the main stream's pool, each language's pool, and the languages that can fill a batch
+        self.main_groups = {s: np.flatnonzero(main & (sources == s)) for s in self.source_ids}
+        self.lang_groups = {s: [np.flatnonzero(index.present[:, j] & (sources == s)) for j in range(len(langs))] for s in self.source_ids}
+        self.mono_langs = {s: np.array([j for j, g in enumerate(self.lang_groups[s]) if len(g) >= global_batch]) for s in self.source_ids}
         self.steps_per_epoch = int(epoch_groups.sum()) // global_batch
         if self.steps_per_epoch == 0:
             raise ValueError(
                 f"{int(epoch_groups.sum())} groups are eligible for {strategy.label}, fewer than one batch of "
                 f"{global_batch}; lower the batch size or add data"
             )
-        if self.alpha != 1.0 and len(self.main_groups) < global_batch:
-            raise ValueError(f"{len(self.main_groups)} groups have two languages, fewer than one xy batch of {global_batch}")
-        if self.alpha and len(self.mono_langs) == 0:
-            raise ValueError(f"no language has {global_batch} groups, so no xx-mono batch can be filled")
+        for s in self.source_ids:
+            if self.alpha != 1.0 and len(self.main_groups[s]) < global_batch:
+                raise ValueError(f"source {s}: {len(self.main_groups[s])} groups can form {strategy.label} pairs, fewer than one batch of {global_batch}")
+            if self.alpha and len(self.mono_langs[s]) == 0:
+                raise ValueError(f"source {s}: no language has {global_batch} groups, so no xx-mono batch can be filled")
 
     def epoch(self, epoch: int) -> Iterator[GlobalBatch]:
         """The `steps_per_epoch` global batches of epoch `epoch`, deterministic in (seed, epoch)."""
-        rngs = [np.random.default_rng([self.seed, epoch, k]) for k in range(4)]
-        streams: dict[int, _Stream] = {}  # -1: main stream, j: language j's stream
+        rngs = [np.random.default_rng([self.seed, epoch, k]) for k in range(5)]
+        streams: dict[tuple[int, int], _Stream] = {}  # (source, -1): main stream; (source, j): language j's
 
-        def stream(key: int) -> _Stream:
-            if key not in streams:
-                pool = self.main_groups if key < 0 else self.lang_groups[key]
-                streams[key] = _Stream(pool, rngs[_ORDER])
-            return streams[key]
+        def take(source: int, key: int) -> np.ndarray:
+            if (source, key) not in streams:
+                pool = self.main_groups[source] if key < 0 else self.lang_groups[source][key]
+                streams[(source, key)] = _Stream(pool, rngs[_ORDER])
+            return streams[(source, key)].take(self.global_batch)
 
         name = self.strategy.name
         for _ in range(self.steps_per_epoch):
+            source = self.source_ids[0]
+            if len(self.source_ids) > 1:
+                source = self.source_ids[rngs[_SOURCE].choice(len(self.source_ids), p=self.source_weights)]
             if name in ("en", "xx-mixed"):
-                yield self._batch_of_kind(name, stream(-1).take(self.global_batch), rngs[_PAIRS])
+                yield self._batch_of_kind(name, take(source, -1), rngs[_PAIRS])
             else:  # xx-mono, xy and hybrid share one code path, so hybrid(1) = xx-mono and hybrid(0) = xy
                 mono = rngs[_KIND].random() < self.alpha
                 if mono:
-                    lang = int(self.mono_langs[rngs[_LANGUAGE].integers(len(self.mono_langs))])
-                    groups = stream(lang).take(self.global_batch)
+                    mono_langs = self.mono_langs[source]
+                    lang = int(mono_langs[rngs[_LANGUAGE].integers(len(mono_langs))])
+                    groups = take(source, lang)
                     langs = np.full(len(groups), lang)
                     yield GlobalBatch("xx-mono", groups, langs, langs)
                 else:
-                    yield self._batch_of_kind("xy", stream(-1).take(self.global_batch), rngs[_PAIRS])
+                    yield self._batch_of_kind("xy", take(source, -1), rngs[_PAIRS])
 
     def _batch_of_kind(self, kind: str, groups: np.ndarray, rng: np.random.Generator) -> GlobalBatch:
         index = self.index
@@ -277,6 +292,7 @@ class StrategyBatchSampler(DefaultBatchSampler):
         *,
         strategy: Strategy,
         num_ranks: int | None = None,
+        mix_sources: bool = False,
     ) -> None:
         super().__init__(
             dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
@@ -284,7 +300,8 @@ class StrategyBatchSampler(DefaultBatchSampler):
         )
         self.num_ranks = num_ranks or world_size()
         self.index = index_from_pair_dataset(dataset)
-        self.plan = BatchPlan(self.index, strategy, batch_size * self.num_ranks, seed)
+        sources = group_sources(dataset, self.index) if mix_sources else None
+        self.plan = BatchPlan(self.index, strategy, batch_size * self.num_ranks, seed, sources=sources)
 
     def __len__(self) -> int:
         return self.plan.steps_per_epoch * self.num_ranks
@@ -295,6 +312,15 @@ class StrategyBatchSampler(DefaultBatchSampler):
             rows = self.index.pair_row(batch.groups, batch.query_lang, batch.passage_lang)
             for rank in range(self.num_ranks):
                 yield rows[rank * b : (rank + 1) * b].tolist()
+
+
+def group_sources(dataset, index: ParallelIndex) -> np.ndarray:
+    """(n_groups,) source-dataset id of every group, from a pair dataset's ``source`` column."""
+    if "source" not in dataset.column_names:
+        raise ValueError("mix_sources needs a 'source' column in the pair dataset (training.pair_dataset adds it)")
+    sources = np.zeros(len(index.present), dtype=np.int64)
+    sources[dataset.data.column("group").to_numpy()] = dataset.data.column("source").to_numpy()
+    return sources
 
 
 def index_from_pair_dataset(dataset) -> ParallelIndex:

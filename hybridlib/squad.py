@@ -70,7 +70,7 @@ def training_rows(files: dict[str, Path], *, require_negative: bool) -> tuple[li
             if qa.id not in ids:
                 dropped["id not in SQuAD"] += 1
                 continue
-            row = _row(qa, lang, "squad" if lang == "en" else "translate-train")
+            row = _row(qa, lang, "squad")  # the group's source dataset, whatever the language's translation
             if require_negative and not row["negative"]:
                 dropped["single-sentence paragraph"] += 1
                 continue

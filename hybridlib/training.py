@@ -39,6 +39,7 @@ class TrainSettings:
     cached_minibatch: int = 0  # > 0: GradCache loss (CachedMultipleNegativesRankingLoss), memory of this many pairs
     compile: bool = False  # torch.compile the encoder
     fast: bool = True  # fused AdamW on CUDA; False = the plain sentence-transformers default (benchmark baseline)
+    mix_sources: bool = False  # each batch from one source dataset, drawn proportionally to its size
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -57,7 +58,7 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
 
     Returns:
         A `datasets.Dataset` with columns ``query_id``, ``positive_id``, [``negative_id``], ``group``,
-        ``query_lang``, ``passage_lang`` in `samplers.ParallelIndex` order, whose items read as
+        ``query_lang``, ``passage_lang``, ``source`` in `samplers.ParallelIndex` order, whose items read as
         ``{"query", "positive"[, "negative"]}`` texts.
     """
     import pandas as pd
@@ -65,7 +66,7 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
     from datasets import ClassLabel, Dataset, DatasetInfo, Features, Value
     from sentence_transformers.util import resolve_ids
 
-    cols = rows.select_columns(["pair_id", "lang"]).to_pandas()
+    cols = rows.select_columns(["pair_id", "lang", "source"]).to_pandas()
     keep = cols["lang"].isin(languages).to_numpy()
     group_codes, _ = pd.factorize(cols["pair_id"])
     lang_codes = cols["lang"].map({lang: i for i, lang in enumerate(languages)}).fillna(-1).astype(int).to_numpy()
@@ -75,6 +76,9 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
     index = ParallelIndex(row_of >= 0, languages)
     groups, qlang, plang = index.pair_table()
 
+    source_codes, source_names = pd.factorize(cols["source"], sort=True)
+    group_source = np.zeros(n_groups, dtype=np.int64)
+    group_source[group_codes[keep]] = source_codes[keep]  # a group's rows share their source
     data = {"query_id": row_of[groups, qlang], "positive_id": row_of[groups, plang]}
     if hard_negatives:
         data["negative_id"] = data["positive_id"]
@@ -84,9 +88,10 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
             "group": Value("int64"),
             "query_lang": ClassLabel(names=list(languages)),
             "passage_lang": ClassLabel(names=list(languages)),
+            "source": ClassLabel(names=[str(n) for n in source_names]),
         }
     )
-    columns = {**data, "group": groups, "query_lang": qlang, "passage_lang": plang}
+    columns = {**data, "group": groups, "query_lang": qlang, "passage_lang": plang, "source": group_source[groups]}
     # an Arrow table built from the numpy columns: from_dict would encode 6 M class labels one by one
     table = pa.table({name: pa.array(np.asarray(col, dtype=np.int64)) for name, col in columns.items()})
     pairs = Dataset(table.cast(features.arrow_schema), info=DatasetInfo(features=features))
@@ -142,7 +147,7 @@ def train_run(
         fp16=fp16,
         seed=seed,
         data_seed=seed,
-        batch_sampler=functools.partial(StrategyBatchSampler, strategy=strategy),
+        batch_sampler=functools.partial(StrategyBatchSampler, strategy=strategy, mix_sources=settings.mix_sources),
         prompts={"query": PROMPTS["query"], "positive": PROMPTS["passage"], "negative": PROMPTS["passage"]},
         dataloader_drop_last=True,
         dataloader_pin_memory=torch.cuda.is_available(),

@@ -211,3 +211,47 @@ def test_short_language_stream_restarts_without_spanning_two_permutations():
     for b in de_batches:
         assert len(b.groups) == 4 and len(set(b.groups.tolist())) == 4, "a restart let a batch repeat a group"
         assert set(b.groups.tolist()) <= set(range(5))
+
+
+@pytest.mark.parametrize("strategy", ["en", "xx-mixed", "xx-mono", "xy", "hybrid-0.5"])
+def test_source_mixing_takes_each_batch_from_one_source_in_proportion_to_size(strategy):
+    from collections import Counter
+
+    index = ParallelIndex(np.ones((3000, 3), bool), ("en", "de", "ru"))
+    sources = np.repeat([0, 1, 2], [1500, 1000, 500])
+    plan = BatchPlan(index, Strategy.parse(strategy), 10, seed=1, sources=sources)
+    counts = Counter()
+    for _, b in iter_steps(plan, 900):
+        batch_sources = set(sources[b.groups].tolist())
+        assert len(batch_sources) == 1, f"a {strategy} batch mixes sources {batch_sources}"
+        check_batch(index, strategy, b)
+        counts[batch_sources.pop()] += 1
+    for source, share in zip((0, 1, 2), (1 / 2, 1 / 3, 1 / 6)):
+        assert abs(counts[source] - 900 * share) < 4 * (900 * share * (1 - share)) ** 0.5, counts
+
+
+def test_source_mixing_keeps_the_alpha_identities():
+    index = ParallelIndex(np.ones((400, 3), bool), ("en", "de", "ru"))
+    sources = np.repeat([0, 1], [250, 150])
+    for alpha, same in ((1.0, "xx-mono"), (0.0, "xy")):
+        a = list(BatchPlan(index, Strategy("hybrid", alpha), 8, 3, sources=sources).epoch(2))
+        b = list(BatchPlan(index, Strategy.parse(same), 8, 3, sources=sources).epoch(2))
+        assert all(np.array_equal(x.groups, y.groups) and np.array_equal(x.passage_lang, y.passage_lang) for x, y in zip(a, b))
+
+
+def test_trainer_sampler_mixes_sources_from_the_pair_dataset():
+    from datasets import Dataset
+
+    from hybridlib.training import pair_dataset
+
+    langs = ("en", "de")
+    rows = [
+        {"pair_id": f"g{g}", "lang": lang, "query": f"q g{g} {lang}", "passage": f"p g{g} {lang}", "negative": "", "source": "nq" if g % 3 else "squad"}
+        for g in range(60)
+        for lang in langs
+    ]
+    pairs = pair_dataset(Dataset.from_list(rows), langs, hard_negatives=False)
+    sampler = StrategyBatchSampler(pairs, batch_size=4, seed=0, strategy=Strategy.parse("xy"), num_ranks=1, mix_sources=True)
+    for batch in sampler:
+        groups = {int(pairs[i]["query"].split()[1][1:]) for i in batch}
+        assert len({g % 3 == 0 for g in groups}) == 1, "a batch mixes the two source datasets"

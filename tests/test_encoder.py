@@ -1,0 +1,39 @@
+"""The smoke encoder: built identically in separate processes, loaded through the same path as a hub id."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import pytest
+
+from hybridlib.encoder import PROMPTS, encode, load_encoder
+
+BUILD = """
+import sys
+from hybridlib import synthetic
+from hybridlib.encoder import build_smoke_encoder
+world = synthetic.World(synthetic.WorldSpec(n_entities=30, eval_paragraphs=6, seed=3))
+build_smoke_encoder(synthetic.pretraining_corpus(world), sys.argv[1], vocab_size=600, hidden_size=32, num_layers=1, num_heads=2)
+"""
+
+
+@pytest.mark.slow
+def test_smoke_encoder_is_identical_across_processes(tmp_path):
+    digests = []
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, "-c", BUILD, str(tmp_path / name)], check=True, capture_output=True)
+        digests.append({f: hashlib.sha256((tmp_path / name / f).read_bytes()).hexdigest() for f in ("tokenizer.json", "model.safetensors", "config.json")})
+    assert digests[0] == digests[1], "two processes built different smoke encoders from the same seed"
+
+
+def test_smoke_encoder_loads_with_mean_pooling_and_prompts(smoke_encoder, tiny_world):
+    model = load_encoder(smoke_encoder, max_seq_length=10_000)
+    assert model.max_seq_length == 96, "clamped to the model's position embeddings"
+    assert model[1].get_config_dict()["pooling_mode"] == "mean"
+    assert {k: model.prompts[k] for k in PROMPTS} == PROMPTS
+    p = tiny_world.train_paragraphs[0]
+    emb = encode(model, [tiny_world.question(lang, p, 0) for lang in ("en", "zh")], kind="query")
+    assert emb.shape == (2, 32) and abs(float((emb**2).sum(axis=1).mean()) - 1) < 1e-5, "unit vectors"
+    assert "[UNK]" not in model.tokenizer.tokenize(PROMPTS["passage"] + tiny_world.context("el", p))
