@@ -47,3 +47,33 @@ def test_torchrun_two_ranks_agree_on_kind_and_language(strategy, ddp_encoder, tm
             kinds.add("xy")
     assert kinds == ({"xx-mono"} if strategy == "xx-mono" else {"xx-mono", "xy"})
     assert (tmp_path / "run" / "model").exists()
+
+
+def test_hybridlib_train_cli_under_torchrun(tmp_path):
+    """The multi-GPU entry point of the paper profile, `torchrun -m hybridlib.cli train`, on two CPU ranks."""
+    import yaml
+
+    from hybridlib.config import load_profile
+    from hybridlib.pipeline import Paths, prepare
+
+    raw = {
+        "name": "ddp", "description": "two ranks", "seeds": [0], "strategies": ["hybrid-0.5"],
+        "data": {"train": "synthetic", "train_languages": ["en", "de", "ru"], "eval": ["synthetic"]},
+        "synthetic": {"n_entities": 12, "eval_paragraphs": 2, "languages": ["en", "de", "ru", "el", "zh"]},
+        "models": {"smoke-bert": {"source": "smoke"}},
+        "train": {"steps": 2, "batch_size": 8, "max_seq_length": 32, "hard_negatives": False, "learning_rate": 1e-3},
+    }
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    profile = load_profile(path)
+    paths = Paths(tmp_path / "home", "ddp")
+    prepare(profile, paths)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "hybridlib.cli", "train",
+           "--profile", str(path), "--home", str(paths.root), "--model", "smoke-bert", "--strategy", "hybrid-0.5", "--seed", "0"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = paths.results / "runs" / "smoke-bert" / "hybrid-0.5" / "seed0"
+    assert (run_dir / "model").exists() and (run_dir / "config.json").exists()
+    log = json.loads((run_dir / "train_log.json").read_text())
+    assert log[-1]["step"] == 2
