@@ -148,7 +148,7 @@ def cmd_export_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from hybridlib import sources, provenance, storage
+    from hybridlib import provenance, sources, storage
     from hybridlib.evaluation import encode_task, evaluate_embeddings, load_embeddings
 
     task = sources.load_task(args.dataset, Path(args.source))

@@ -63,7 +63,7 @@ def fetch(entry: RemoteFile, cache_dir: Path, *, mirror: str | None = None, allo
     part = target.with_name(target.name + ".part")
     target.parent.mkdir(parents=True, exist_ok=True)
     url = mirrored(entry.url, mirror)
-    for attempt in range(1, RETRIES + 1):
+    for _ in range(RETRIES):
         complete = _transfer(url, part)
         if complete:
             break

@@ -25,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from hybridlib import provenance, records, storage
-from hybridlib.results import headline
 from hybridlib.config import REPO_ROOT, SMOKE_MODEL, Profile, RunSpec
+from hybridlib.results import headline
 
 
 def quiet_progress_bars() -> None:

@@ -120,8 +120,7 @@ def train_run(
     Resumes from the newest checkpoint under ``out_dir/checkpoints`` when one exists; the final model folder
     appears only when training has finished (atomic rename).
     """
-    import torch
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainer
     from transformers.trainer_utils import get_last_checkpoint
 
     out_dir = Path(out_dir)
@@ -133,8 +132,31 @@ def train_run(
         raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
     ckpt_dir = out_dir / "checkpoints"
+    args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
+    loss = make_loss(model, settings, gather=ranks > 1)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last:
+        print(f"resuming {strategy.label} seed {seed} from {last}")
+    trainer.train(resume_from_checkpoint=last)
+    if trainer.is_world_process_zero():
+        with storage.atomic_dir(out_dir / "model") as tmp:
+            model.save(str(tmp))
+        storage.write_json(out_dir / "train_log.json", trainer.state.log_history)
+        # the hub commit the base model resolved to (transformers records it on configs loaded from the hub)
+        commit = getattr(model[0].auto_model.config, "_commit_hash", None)
+        storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return out_dir / "model"
+
+
+def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, ckpt_dir: Path, ranks: int):
+    """The trainer's arguments: the profile's optimisation settings, our batch sampler, the prompts."""
+    import torch
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
     bf16, fp16 = _mixed_precision(settings.precision)
-    args = SentenceTransformerTrainingArguments(
+    return SentenceTransformerTrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=settings.steps,
         per_device_train_batch_size=settings.batch_size // ranks,
@@ -159,21 +181,6 @@ def train_run(
         disable_tqdm=True,  # the printer callback writes one plain line per logging step (papermill-friendly)
         report_to="none",
     )
-    loss = make_loss(model, settings, gather=ranks > 1)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-    if last:
-        print(f"resuming {strategy.label} seed {seed} from {last}")
-    trainer.train(resume_from_checkpoint=last)
-    if trainer.is_world_process_zero():
-        with storage.atomic_dir(out_dir / "model") as tmp:
-            model.save(str(tmp))
-        storage.write_json(out_dir / "train_log.json", trainer.state.log_history)
-        # the hub commit the base model resolved to (transformers records it on configs loaded from the hub)
-        commit = getattr(model[0].auto_model.config, "_commit_hash", None)
-        storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return out_dir / "model"
 
 
 def make_loss(model, settings: TrainSettings, *, gather: bool = False):

@@ -95,3 +95,20 @@ def test_bootstrap_ci_brackets_the_mean_and_paired_test_detects_a_shift():
     assert test["diff"] == pytest.approx(0.02) and test["p"] < 0.01 and test["ci95_low"] > 0
     same = stats.paired_test(rows, rows.assign(map=rows["map"] + rng.normal(0, 0.01, 600)), "map", n_perm=2000)
     assert same["p"] > 0.001
+
+
+def test_evaluate_cli_with_a_model_folder(tmp_path, smoke_encoder):
+    src = write_lareqa(tmp_path / "src", langs=LANGS)
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "--dataset", "xquad-r", "--source", str(src), "--model", str(smoke_encoder), "--out", str(out), "--n-boot", "20"]) == 0
+    result = json.loads(out.read_text())
+    assert result["n_candidates"] == 55 and result["source"]["model"] == str(smoke_encoder)
+    assert "git" in result["environment"] and "device" in result["environment"]
+
+
+def test_plan_prints_runs_downloads_and_time(capsys):
+    assert main(["plan", "--profile", "paper"]) == 0
+    out = capsys.readouterr().out
+    assert "36 fine-tuned" in out and "xlmr/hybrid-0.25/seed2" in out
+    assert "downloads: 28 files, 1.88 GB + unpinned ['mtop/zip']" in out and "h100" in out
+    assert main(["plan", "--profile", "nope"]) == 2

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pandas as pd
 import pytest
 import yaml
 from conftest import shared
