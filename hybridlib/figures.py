@@ -117,6 +117,35 @@ def batch_composition(counts: dict[str, np.ndarray], languages: tuple[str, ...],
     return fig
 
 
+def alpha_points(summary: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
+    """Runs of the α sweep with their α: hybrid(α), plus xy as α = 0 and xx-mono as α = 1 (the same batches)."""
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)].copy()
+    alias = {"xy": 0.0, "xx-mono": 1.0}
+    part["alpha"] = [alias.get(s, a) for s, a in zip(part["strategy"], part["alpha"])]
+    return part[part["strategy"].str.startswith("hybrid") | part["strategy"].isin(list(alias))]
+
+
+def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str):
+    """mAP (Mo/Cr/Mul) and rank distance against α, mean ± sd over seeds; None with fewer than 3 α values."""
+    points = alpha_points(summary, dataset, model)
+    if points["alpha"].nunique() < 3:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for col, label in SETTING_LABELS.items():
+        stats = points.groupby("alpha")[col].agg(["mean", "std"])
+        left.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
+    left.set_xlabel("α (share of xx-mono batches)")
+    left.set_ylabel("mAP")
+    left.legend(fontsize=8)
+    stats = points.groupby("alpha")["rank_distance"].agg(["mean", "std"])
+    right.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, color="tab:purple")
+    right.set_xlabel("α")
+    right.set_ylabel("rank distance (lower is better)")
+    fig.suptitle(f"α sweep (α = 0 is xy, α = 1 is xx-mono) · {dataset} · {model} · profile {profile}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) -> list[Path]:
     """Every result figure of a profile, one set per (dataset, model)."""
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
@@ -127,4 +156,7 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         written.append(save(map_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__map.png"))
         written.append(save(rank_distance_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__rank_distance.png"))
         written.append(save(language_pair_heatmaps(results_dir, summary, dataset, model, profile), figures_dir / f"{stem}__language_pairs.png"))
+        sweep = alpha_sweep(summary, dataset, model, profile)
+        if sweep is not None:
+            written.append(save(sweep, figures_dir / f"{stem}__alpha_sweep.png"))
     return written

@@ -1,0 +1,34 @@
+"""Figures read only summary rows; the α sweep maps xy to α = 0 and xx-mono to α = 1."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+from hybridlib import figures
+
+
+def summary_rows() -> pd.DataFrame:
+    rows = []
+    for strategy, alpha, mono in [("xy", None, 0.80), ("xx-mono", None, 0.90), ("hybrid-0.25", 0.25, 0.84), ("hybrid-0.5", 0.5, 0.86), ("en", None, 0.7)]:
+        for seed in range(3):
+            rows.append({"dataset": "xquad-r", "model": "xlmr", "strategy": strategy, "alpha": alpha, "seed": seed,
+                         "mono_map": mono + seed * 0.001, "cross_map": 0.6, "multi_map": 0.5, "rank_distance": 300.0})
+    return pd.DataFrame(rows)
+
+
+def test_alpha_points_alias_xy_and_xx_mono():
+    points = figures.alpha_points(summary_rows(), "xquad-r", "xlmr")
+    assert sorted(points["alpha"].unique()) == [0.0, 0.25, 0.5, 1.0]
+    assert "en" not in set(points["strategy"])
+    assert abs(points[points["alpha"] == 1.0]["mono_map"].mean() - 0.901) < 1e-12
+
+
+def test_alpha_sweep_figure_is_drawn_only_with_three_alphas(tmp_path):
+    fig = figures.alpha_sweep(summary_rows(), "xquad-r", "xlmr", "test")
+    assert fig is not None and "α sweep" in fig._suptitle.get_text()
+    figures.save(fig, tmp_path / "a.png")
+    assert (tmp_path / "a.png").stat().st_size > 1000
+    few = summary_rows()
+    few = few[few["strategy"].isin(["en", "xy"])]
+    assert figures.alpha_sweep(few, "xquad-r", "xlmr", "test") is None
