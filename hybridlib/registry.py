@@ -2,7 +2,8 @@
 
 Hashes and sizes are the publishers' files (LAReQA at pinned commits; SQuAD; TFDS's checksum list for XTREME
 translate-train). MTOP's zip has no published checksum: its size and hash are recorded at first download
-(`download.record_pin`) and the source is reported as unpinned. Models are pinned by hub revision where given.
+(`download.record_pin`) and the source is reported as unpinned. Models are named in the profiles
+(`configs/*.yaml`, with an optional hub `revision`); each run records the commit its model resolved to.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 
 LAREQA_XQUAD_COMMIT = "9bc8c7fb6dd8d01d72a05a93c2cb96882b0d299c"
 LAREQA_MLQA_COMMIT = "354d67d1cd066854cdfbf5ad0e6105528976141d"  # MLQA-R was removed upstream later
-TRAIN_LANGUAGES = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 
 
 @dataclass(frozen=True)
@@ -98,21 +98,6 @@ def _build() -> dict[str, RemoteFile]:
 
 
 FILES = _build()
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    hub_id: str
-    revision: str | None  # None: resolved at download and recorded in the run's config
-    license: str
-    description: str
-
-
-MODELS = {
-    "mbert": ModelEntry("google-bert/bert-base-multilingual-cased", None, "Apache-2.0", "mBERT cased, 104 languages, 178M parameters"),
-    "xlmr": ModelEntry("FacebookAI/xlm-roberta-base", None, "MIT", "XLM-R base, 100 languages, 278M parameters"),
-    "labse": ModelEntry("sentence-transformers/LaBSE", None, "Apache-2.0", "LaBSE (optional), 109 languages"),
-}
 
 
 def files_for(train_source: str, eval_datasets: tuple[str, ...], train_languages: tuple[str, ...]) -> list[RemoteFile]:

@@ -31,7 +31,6 @@ SUMMARY_METRICS = {
     "multi_acc1": ("multi", "accuracy@1"),
 }
 HEADLINE = ("mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_r10", "rank_distance")
-LOWER_IS_BETTER = {"rank_distance"}
 STRATEGY_ORDER = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy")
 
 

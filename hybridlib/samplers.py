@@ -43,7 +43,6 @@ from dataclasses import dataclass
 import numpy as np
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
-KINDS = ("en", "xx-mixed", "xx-mono", "xy")
 STRATEGIES = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid")
 SOURCE_LANGUAGE = "en"
 

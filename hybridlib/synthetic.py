@@ -42,7 +42,6 @@ _LANGUAGES = {
     "zh": ("cjk", None, 0.0, "E DE R IS V", "E DE R IS WHAT"),
     "el": ("greek", None, 0.0, "THE R OF THE E IS V", "WHAT IS THE R OF THE E"),
 }
-SUPPORTED_LANGUAGES = tuple(_LANGUAGES)
 _FUNCTION_WORDS = ("THE", "OF", "IS", "WHAT", "DE")
 
 

@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score
 
 from hybridlib import lareqa, mtop, stats
 from hybridlib.cli import main
-from hybridlib.evaluation import evaluate_embeddings
+from hybridlib.evaluation import evaluate_embeddings, save_embeddings
 
 LANGS = lareqa.XQUAD_R_LANGUAGES
 
@@ -30,9 +30,7 @@ def test_evaluate_embeddings_cli_agrees_with_sklearn_with_ties(tmp_path):
     task = lareqa.load(src, "xquad-r", LANGS)
     q, c = tied_embeddings(len(task.queries), 1), tied_embeddings(len(task.candidates), 2)
     emb = tmp_path / "emb"
-    emb.mkdir()
-    np.save(emb / "queries.npy", q)
-    np.save(emb / "candidates.npy", c)
+    save_embeddings(emb, q, c)
     out = tmp_path / "metrics.json"
     assert main(["evaluate", "--dataset", "xquad-r", "--source", str(src), "--embeddings", str(emb), "--out", str(out), "--n-boot", "50"]) == 0
     result = json.loads(out.read_text())
