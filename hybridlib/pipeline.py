@@ -8,7 +8,7 @@ Layout (``HYBRIDLIB_HOME`` moves it, e.g. to Google Drive on Colab; default: the
     data/<profile>/train/                        training set (datasets Arrow)
     data/<profile>/eval/<dataset>/               queries.jsonl, candidates.jsonl
     data/<profile>/models/smoke/                 the smoke encoder (smoke profile only)
-    results/<profile>/runs/<model>/<strategy>/seed<N>/   config.json, environment.json, model/, train_log.json
+    results/<profile>/runs/<model>/<strategy>/seed<N>/   config.json, environment.json, base_model.json, model/, train_log.json
     results/<profile>/eval/<dataset>/<model>/<strategy>/seed<N>/   config.json, metrics.json, per_query.csv.gz
     results/<profile>/summary.csv, tables/*.md   built by `results`
     figures/<profile>/*.png                      built by `figures`
@@ -72,6 +72,7 @@ def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
     from hybridlib import synthetic
 
     quiet_progress_bars()
+    _discard_stale_data(profile, paths)
     world = synthetic.World(synthetic.WorldSpec(**profile.synthetic))
     if profile.train_source == "synthetic" and not (paths.data / "train" / "dataset_info.json").exists():
         records.save_training_set(synthetic.training_rows(world, profile.train_languages), paths.data / "train")
@@ -86,6 +87,25 @@ def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
 
         build_smoke_encoder(synthetic.pretraining_corpus(world), paths.data / "models" / SMOKE_MODEL, seed=world.spec.seed)
     return data_summary(profile, paths)
+
+
+def data_config(profile: Profile) -> dict:
+    """What decides the prepared data; a change to any of it rebuilds `data/<profile>/`."""
+    return {
+        "train_source": profile.train_source,
+        "train_languages": list(profile.train_languages),
+        "eval_datasets": list(profile.eval_datasets),
+        "synthetic": profile.synthetic,
+        "hard_negatives": profile.train.hard_negatives,
+    }
+
+
+def _discard_stale_data(profile: Profile, paths: Paths) -> None:
+    marker = paths.data / "prepared.json"
+    if marker.exists() and storage.read_json(marker) != data_config(profile):
+        print(f"{paths.data}: prepared for another data config; rebuilding it", flush=True)
+        shutil.rmtree(paths.data)
+    storage.write_json(marker, data_config(profile))
 
 
 def data_summary(profile: Profile, paths: Paths) -> pd.DataFrame:

@@ -57,3 +57,19 @@ def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
     assert (home / "results" / "tiny" / "tables" / "synthetic__smoke-bert.md").exists()
     run = home / "results" / "tiny" / "runs" / "smoke-bert" / "xy" / "seed0"
     assert {"config.json", "environment.json", "model", "train_log.json"} <= {p.name for p in run.iterdir()}
+
+
+def test_prepared_data_is_rebuilt_when_its_config_changes(tmp_path):
+    from hybridlib.config import profile_from_dict
+    from hybridlib.pipeline import Paths, prepare
+
+    raw = {**TINY, "train": {**TINY["train"]}}
+    paths = Paths(tmp_path, "tiny")
+    first = prepare(profile_from_dict(raw), paths)
+    train = first.loc[("train", "pairs")]
+    assert set(train[train > 0].index) == {"de", "en", "ru"} and (train[train > 0] == 224).all()  # 56 paragraphs x 4
+    assert prepare(profile_from_dict(raw), paths).equals(first), "same config: kept as is"
+    raw["data"] = {**raw["data"], "train_languages": ["en", "de"]}
+    changed = prepare(profile_from_dict(raw), paths)
+    train = changed.loc[("train", "pairs")]
+    assert set(train[train > 0].index) == {"de", "en"}, "the training set was rebuilt for the new languages"
