@@ -46,6 +46,9 @@ def headline(result: dict) -> str:
     for label, setting, metric, digits in (("Mo", "mono", "map", 3), ("Cr", "cross", "map", 3), ("Mul", "multi", "map", 3), ("RD", "multi", "rank_distance", 1)):
         if result.get(setting):
             parts.append(f"{label} {result[setting][metric]['mean']:.{digits}f}")
+    skipped = {k: v for k, v in result.get("skipped", {}).items() if v}
+    if skipped:  # MLQA-R: (query, target language) settings without a relevant candidate
+        parts.append("skipped " + ", ".join(f"{k} {v}" for k, v in skipped.items()))
     return " ".join(parts)
 
 
