@@ -14,7 +14,7 @@ Two shapes:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -106,14 +106,21 @@ class RetrievalTask:
         )
 
 
-def save_training_set(rows: list[dict[str, str]], out_dir: str | Path) -> None:
-    """Store training rows (dicts with `TRAIN_COLUMNS`) as a `datasets` Arrow folder, atomically."""
-    from datasets import Dataset
+def save_training_set(chunks: Iterable[list[dict[str, str]]], out_dir: str | Path) -> None:
+    """Store training rows (dicts with `TRAIN_COLUMNS`) as a `datasets` Arrow folder, atomically.
 
-    missing = [c for c in TRAIN_COLUMNS if rows and c not in rows[0]]
-    if missing:
-        raise ValueError(f"training rows lack columns {missing}; every row needs {list(TRAIN_COLUMNS)}")
-    dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in TRAIN_COLUMNS})
+    `chunks` are lists of rows (one per language for the paper data), turned into Arrow one at a time so the
+    Python rows of only one chunk are alive at once.
+    """
+    from datasets import Dataset, concatenate_datasets
+
+    parts = []
+    for rows in chunks:
+        missing = [c for c in TRAIN_COLUMNS if rows and c not in rows[0]]
+        if missing:
+            raise ValueError(f"training rows lack columns {missing}; every row needs {list(TRAIN_COLUMNS)}")
+        parts.append(Dataset.from_dict({c: [r[c] for r in rows] for c in TRAIN_COLUMNS}))
+    dataset = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     with storage.atomic_dir(out_dir) as tmp:
         dataset.save_to_disk(str(tmp))
 

@@ -60,11 +60,16 @@ def prepare(profile, paths) -> None:
             print(f"  {dataset}: {len(task.queries)} queries, {len(task.candidates)} candidates")
     if train_source == "squad-translate-train" and not (paths.data / "train" / "dataset_info.json").exists():
         by_lang = {"en": files["squad/train"], **{lang: files[f"translate-train/{lang}"] for lang in profile.train_languages if lang != "en"}}
-        rows, report = squad.training_rows(by_lang, require_negative=profile.train.hard_negatives)
-        records.save_training_set(rows, paths.data / "train")
+        report = {}
+
+        def chunks():
+            for lang, rows, info in squad.language_rows(by_lang, require_negative=profile.train.hard_negatives):
+                report[lang] = info
+                print(f"  train {lang}: {info['rows']} rows, coverage {info['coverage']:.1%}, dropped {info['dropped']}", flush=True)
+                yield rows
+
+        records.save_training_set(chunks(), paths.data / "train")
         storage.write_json(paths.data / "train_report.json", report)
-        for lang, info in report["languages"].items():
-            print(f"  train {lang}: {info['rows']} rows, coverage {info['coverage']:.1%}, dropped {info['dropped']}")
 
 
 def cache_path_folder(dataset: str, files: dict[str, Path]) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,20 +53,19 @@ def read_squad(path: Path) -> tuple[list[QA], Counter]:
     return out, dropped
 
 
-def training_rows(files: dict[str, Path], *, require_negative: bool) -> tuple[list[dict[str, str]], dict]:
-    """Rows in the `records.TRAIN_COLUMNS` schema from {language: SQuAD-format file}; and a report.
+def language_rows(files: dict[str, Path], *, require_negative: bool) -> Iterator[tuple[str, list[dict[str, str]], dict]]:
+    """Per language of {language: SQuAD-format file}: (language, rows in the `records.TRAIN_COLUMNS` schema, report).
 
-    Only questions present in English (SQuAD) form groups; the report gives per-language rows, coverage of
-    the English ids, and drop counts.
+    One language at a time, so only one translated file is in memory. Only questions present in English (SQuAD)
+    form groups; a report gives the language's rows, its coverage of the English ids, and its drop counts.
     """
     if "en" not in files:
         raise ValueError("the English SQuAD train file is required: it defines the parallel groups")
     english, en_dropped = read_squad(files["en"])
     ids = {qa.id for qa in english}
-    rows, report = [], {"languages": {}, "groups": len(ids)}
     for lang, path in files.items():
         qas, dropped = (english, en_dropped) if lang == "en" else read_squad(path)
-        kept = 0
+        rows = []
         for qa in qas:
             if qa.id not in ids:
                 dropped["id not in SQuAD"] += 1
@@ -75,9 +75,7 @@ def training_rows(files: dict[str, Path], *, require_negative: bool) -> tuple[li
                 dropped["single-sentence paragraph"] += 1
                 continue
             rows.append(row)
-            kept += 1
-        report["languages"][lang] = {"rows": kept, "coverage": round(kept / max(len(ids), 1), 4), "dropped": dict(dropped)}
-    return rows, report
+        yield lang, rows, {"rows": len(rows), "coverage": round(len(rows) / max(len(ids), 1), 4), "dropped": dict(dropped)}
 
 
 def _row(qa: QA, lang: str, source: str) -> dict[str, str]:
