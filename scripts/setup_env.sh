@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment and install the pinned dependencies into it.
 # Idempotent: a stamp records the hash of the lock and project files, so a second call installs nothing.
-#   PYTHON=python3.12 scripts/setup_env.sh      pick the interpreter (default: newest python3.11+ found)
+#   PYTHON=python3.12 scripts/setup_env.sh      pick the interpreter (default: python3.11, else the first python3.1x >= 3.11)
 #   HYBRIDLIB_VENV=path                         venv location (default: .venv)
 #   HYBRIDLIB_TORCH="torch==2.13.0"             torch requirement installed first (CPU build where the local wheel exists)
 #   HYBRIDLIB_TORCH_INDEX=URL                   index for torch, e.g. https://download.pytorch.org/whl/cpu
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 venv=${HYBRIDLIB_VENV:-.venv}
 
 pick_python() {
-  for candidate in ${PYTHON:-} python3.13 python3.12 python3.11 python3; do
+  for candidate in ${PYTHON:-} python3.11 python3.12 python3.13 python3; do  # 3.11 first: the tested one
     if command -v "$candidate" >/dev/null 2>&1 &&
        "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       echo "$candidate"; return 0
