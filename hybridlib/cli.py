@@ -163,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result["environment"] = provenance.environment()
     out = Path(args.out)
     storage.write_json(out, result)
-    per_query.to_csv(out.with_name(out.stem + "_per_query.csv.gz"), index=False, compression="gzip")
+    storage.write_csv_gz(out.with_name(out.stem + "_per_query.csv.gz"), per_query)
     print(json.dumps({s: {m: round(result[s][m]["mean"], 4) for m in ("map",)} for s in ("mono", "cross", "multi")}))
     return 0
 

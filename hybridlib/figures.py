@@ -6,8 +6,6 @@ says what produced it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -27,12 +25,11 @@ SETTING_LABELS = {"mono_map": "Mo (X→X)", "cross_map": "Cr (X→Y)", "multi_ma
 def save(fig, path: str | Path) -> Path:
     """Save a figure as PNG atomically and close it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=130, bbox_inches="tight")
-    os.replace(tmp, path)
-    plt.close(fig)
+    try:
+        with storage.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=130, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 

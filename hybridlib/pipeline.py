@@ -235,9 +235,7 @@ def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFram
     (out_dir / "metrics.json").unlink(missing_ok=True)  # a stale result must not pass for this config's
     storage.write_json(out_dir / "config.json", config)
     storage.write_json(out_dir / "environment.json", provenance.environment())
-    tmp = out_dir / ".per_query.csv.gz.tmp"
-    per_query.to_csv(tmp, index=False, compression="gzip")
-    tmp.replace(out_dir / "per_query.csv.gz")
+    storage.write_csv_gz(out_dir / "per_query.csv.gz", per_query)
     storage.write_json(out_dir / "metrics.json", result)
 
 

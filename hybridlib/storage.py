@@ -17,18 +17,26 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` (same suffix, so writers infer the format); rename it to `path`
+    only if the block succeeds, else delete it. Every file writer in hybridlib goes through this."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix="".join(path.suffixes) or ".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -69,16 +77,14 @@ def write_npy(path: str | Path, array) -> None:
     """Save a numpy array to `path` (.npy) atomically."""
     import numpy as np
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        np.save(tmp, array)
+
+
+def write_csv_gz(path: str | Path, frame) -> None:
+    """Write a pandas frame as gzip-compressed CSV, atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, compression="gzip")
 
 
 @contextmanager
