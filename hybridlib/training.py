@@ -120,6 +120,7 @@ def train_run(
     Resumes from the newest checkpoint under ``out_dir/checkpoints`` when one exists; the final model folder
     appears only when training has finished (atomic rename).
     """
+    import pyarrow.compute as pc
     from sentence_transformers import SentenceTransformerTrainer
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -128,7 +129,7 @@ def train_run(
     if settings.batch_size % ranks:
         raise ValueError(f"batch_size {settings.batch_size} is not divisible by the {ranks} ranks")
     model = load_encoder(base_model, max_seq_length=settings.max_seq_length, revision=revision)
-    if settings.hard_negatives and "" in set(rows["negative"]):
+    if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
         raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
     ckpt_dir = out_dir / "checkpoints"
