@@ -98,9 +98,9 @@ def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None,
     model = SentenceTransformer(str(name_or_path), device=device, revision=revision, prompts=dict(PROMPTS))
     if max_seq_length is not None:  # never past the model's own limit (position embeddings)
         model.max_seq_length = min(max_seq_length, model.max_seq_length or max_seq_length)
-    pooling = model[1].get_config_dict() if len(model) > 1 else {}
-    if pooling.get("pooling_mode") not in (None, "mean") and not pooling.get("pooling_mode_mean_tokens", True):
-        raise ValueError(f"{name_or_path}: the study uses mean pooling, but this model pools with {pooling}")
+    mode = model[1].get_config_dict().get("pooling_mode") if len(model) > 1 else None
+    if mode != "mean":  # a sentence-transformers checkpoint may bring CLS or max pooling of its own
+        raise ValueError(f"{name_or_path}: the study uses mean pooling, but this model pools with {mode!r}; use its plain transformer")
     return model
 
 

@@ -37,3 +37,14 @@ def test_smoke_encoder_loads_with_mean_pooling_and_prompts(smoke_encoder, tiny_w
     emb = encode(model, [tiny_world.question(lang, p, 0) for lang in ("en", "zh")], kind="query")
     assert emb.shape == (2, 32) and abs(float((emb**2).sum(axis=1).mean()) - 1) < 1e-5, "unit vectors"
     assert "[UNK]" not in model.tokenizer.tokenize(PROMPTS["passage"] + tiny_world.context("el", p))
+
+
+def test_a_model_with_other_pooling_is_refused(smoke_encoder, tmp_path):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    model = load_encoder(smoke_encoder)
+    cls = SentenceTransformer(modules=[model[0], Pooling(model[0].get_embedding_dimension(), pooling_mode="cls")])
+    cls.save(str(tmp_path / "cls"))
+    with pytest.raises(ValueError, match="uses mean pooling, but this model pools with 'cls'"):
+        load_encoder(tmp_path / "cls")

@@ -61,3 +61,9 @@ def test_interrupted_run_resumes_from_its_checkpoint(rows, smoke_encoder, tmp_pa
     straight = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("xy"), 3, s, tmp_path / "straight")
     wr, ws = weights(resumed), weights(straight)
     assert all(torch.allclose(wr[k], ws[k], atol=1e-6) for k in wr), "resumed run differs from an uninterrupted one"
+
+
+def test_hard_negatives_on_rows_without_one_are_refused(rows, smoke_encoder, tmp_path):
+    broken = rows.map(lambda r, i: {"negative": "" if i == 3 else r["negative"]}, with_indices=True)
+    with pytest.raises(ValueError, match="some training rows have no negative"):
+        train_run(str(smoke_encoder), broken, LANGS, Strategy.parse("xy"), 0, settings(), tmp_path / "x")
