@@ -41,6 +41,14 @@ def matmul_tflops(n: int | None = None, dtype: torch.dtype | None = None, repeat
     return 2 * n**3 / seconds / 1e12, f"{str(dtype).removeprefix('torch.')} {n}^3 matmul"
 
 
+def print_header(rate: float, rate_label: str, what: str, columns: list[str]) -> None:
+    """The device line (card, measured matmul rate, workload) and a Markdown table header."""
+    card = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    print(f"device: {card}; measured {rate_label}: {rate:.1f} TFLOP/s; {what}")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+
+
 def text_pairs(limit: int = 4000) -> tuple[list[tuple[str, str, str, str]], str]:
     """(pair_id, lang, question, passage) with real multilingual lengths: XQuAD-R when ../shared has it
     (timing only: random weights, nothing is learned), else the synthetic world."""

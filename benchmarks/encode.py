@@ -11,7 +11,7 @@ import argparse
 import time
 
 import torch
-from common import build_model, cleanup, device, flops_per_token, matmul_tflops, sync, text_pairs, workdir
+from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 
 from hybridlib.encoder import encode, load_encoder
 
@@ -29,9 +29,7 @@ def main() -> None:
     pairs, text = text_pairs(limit=0)
     passages = [p[3] for p in pairs][:n]
     rate, rate_label = matmul_tflops()
-    print(f"device: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}; measured {rate_label}: {rate:.1f} TFLOP/s; {len(passages)} passages of {text}")
-    print("| model | dtype | passages/s | real tokens/s | TFLOP/s | MFU |")
-    print("|---|---|---|---|---|---|")
+    print_header(rate, rate_label, f"{len(passages)} passages of {text}", ["model", "dtype", "passages/s", "real tokens/s", "TFLOP/s", "MFU"])
     tmp = workdir()
     try:
         for kind in models:

@@ -18,7 +18,7 @@ import statistics
 import time
 
 import torch
-from common import build_model, cleanup, device, flops_per_token, matmul_tflops, sync, text_pairs, workdir
+from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 from datasets import Dataset
 from transformers import TrainerCallback
 
@@ -78,9 +78,8 @@ def main() -> None:
     pairs, text = text_pairs(limit=2000 if args.tiny else 0)
     rows = Dataset.from_list([{"pair_id": g, "lang": lang, "query": q, "passage": p, "negative": "", "source": "bench"} for g, lang, q, p in pairs])
     rate, rate_label = matmul_tflops()
-    print(f"device: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}; measured {rate_label}: {rate:.1f} TFLOP/s; text: {text}; batch {batch}")
-    print("| model | config | step ms (median) | pairs/s | real tokens/s | TFLOP/s | MFU | matmul floor ms | peak GiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    columns = ["model", "config", "step ms (median)", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "matmul floor ms", "peak GiB"]
+    print_header(rate, rate_label, f"text: {text}; batch {batch}", columns)
     tmp = workdir()
     try:
         for kind in models:

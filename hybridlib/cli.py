@@ -111,6 +111,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def _training_rows(data: str):
+    """A prepared training set, or for 'smoke' the smoke profile's synthetic training split (same world, same languages)."""
     from hybridlib import records
 
     if data != "smoke":
@@ -118,10 +119,11 @@ def _training_rows(data: str):
     from datasets import Dataset
 
     from hybridlib import synthetic
+    from hybridlib.config import load_profile
 
-    world = synthetic.World(synthetic.WorldSpec())
-    train_langs = tuple(lang for lang in world.spec.languages if lang != "el")
-    return Dataset.from_list(synthetic.training_rows(world, train_langs))
+    profile = load_profile("smoke")
+    world = synthetic.World(synthetic.WorldSpec(**profile.synthetic))
+    return Dataset.from_list(synthetic.training_rows(world, profile.train_languages))
 
 
 def _pair_dataset(rows, languages: str | None):

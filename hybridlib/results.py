@@ -126,7 +126,7 @@ def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: 
     return pd.DataFrame(rows).set_index("comparison")
 
 
-def write_tables(results_dir: str | Path, profile_name: str, header: str = "") -> list[Path]:
+def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
     """Markdown tables per (dataset, model): mean ± sd over seeds, and paired tests against the hybrid run."""
     results_dir = Path(results_dir)
     summary = pd.read_csv(results_dir / "summary.csv")
@@ -135,7 +135,7 @@ def write_tables(results_dir: str | Path, profile_name: str, header: str = "") -
         lines = [
             f"# {dataset} · {model} · profile `{profile_name}`",
             "",
-            f"Generated from {len(part)} result files under `results/{profile_name}/eval/{dataset}/{model}/`. {header}".strip(),
+            f"Generated from {len(part)} result files under `results/{profile_name}/eval/{dataset}/{model}/`.",
             "Mean ± sd over seeds (n = seeds); mAP is sklearn's average precision over the full pool; rank distance: lower is better.",
             "",
             mean_sd_table(summary, dataset, model).to_markdown(),
