@@ -2,115 +2,231 @@
 
 For mBERT- and XLM-R-base-sized models (random weights, real tokenizers from ../shared when present) at batch 100
 of real multilingual text, prints per configuration: median step ms, pairs/s, real tokens/s, achieved TFLOP/s,
-MFU against the matmul rate measured here, peak memory, and the same for the plain sentence-transformers default
-(fp32, plain AdamW, no compile) on the same batches (same seed, same sampler). `--cap-gib 15` also trains under a
-15 GiB memory cap (a T4) with the cached (GradCache) loss. `--tiny` runs a tiny config on the CPU (for CI).
+MFU against the matmul rate measured here, the step's matmul floor, and peak memory. A step is timed from one
+optimizer step's end to the next (data loading and collation included). Every configuration trains hybrid-0.5
+with seed 0, so all see the same batches. The configurations (`--configs`, comma-separated):
 
-    python benchmarks/train_step.py                      # GPU: mbert and xlmr, batch 100
+    baseline     the plain sentence-transformers default: fp32, AdamW (foreach), tokenizing in the main process
+    bf16         + mixed precision (bf16 where supported, else fp16)
+    fused        + fused AdamW
+    default      + tokenizing in dataloader workers = the project default
+    fp16         the project default in fp16 with loss scaling (the T4 setting)
+    eager-attn   the project default with the eager attention implementation instead of SDPA
+    cudnn-attn   the project default with SDPA's cuDNN backend allowed (PyTorch's default; the project turns it off)
+    compile      the project default + torch.compile
+    hardneg      the project default with a hard negative per pair (the paper profile's step)
+    cap          hardneg with the cached (GradCache) loss, mini-batch 32, under a `--cap-gib` GPU memory cap (colab)
+    cap-plain    hardneg under the same cap without the cached loss
+
+`--profile` also profiles 5 steps of the project default: GPU busy time per step and the top kernels.
+`--tiny` runs a tiny config on the CPU (CI).
+
+    python benchmarks/train_step.py --models xlmr --configs baseline,default,compile --profile
     python benchmarks/train_step.py --tiny --steps 3     # CPU smoke check
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import io
 import re
 import statistics
 import time
+from dataclasses import replace
+from unittest import mock
 
 import torch
 from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 from datasets import Dataset
 from transformers import TrainerCallback
 
+from hybridlib import training
 from hybridlib.encoder import load_encoder
 from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings, train_run
 
+CONFIGS = ("baseline", "bf16", "fused", "default", "fp16", "eager-attn", "cudnn-attn", "compile", "hardneg", "cap", "cap-plain")
+
 
 class StepTimer(TrainerCallback):
+    """Wall time between consecutive optimizer-step ends (so data loading and collation count)."""
+
     def __init__(self) -> None:
         self.times: list[float] = []
-        self.start = 0.0
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        sync()
-        self.start = time.perf_counter()
+        self.last: float | None = None
 
     def on_step_end(self, args, state, control, **kwargs):
         sync()
-        self.times.append(time.perf_counter() - self.start)
+        now = time.perf_counter()
+        if self.last is not None:
+            self.times.append(now - self.last)
+        self.last = now
 
 
-def token_stats(model_dir, pairs, max_len: int) -> tuple[float, float]:
-    """Mean real tokens per (query, passage) pair and mean sum of squared lengths (attention cost)."""
+class StepProfiler(TrainerCallback):
+    """torch.profiler over `active` steps after `skip` steps: GPU kernel time against wall time."""
+
+    def __init__(self, skip: int = 3, active: int = 5) -> None:
+        self.skip, self.active = skip, active
+        self.prof = None
+        self.wall = 0.0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.skip:
+            sync()
+            self.prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA])
+            self.prof.__enter__()
+            self.wall = time.perf_counter()
+        elif state.global_step == self.skip + self.active and self.prof is not None:
+            sync()
+            self.wall = time.perf_counter() - self.wall
+            self.prof.__exit__(None, None, None)
+
+    def report(self) -> str:
+        events = self.prof.events()
+        kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
+        busy = sum(e.self_device_time_total for e in kernels) / 1e6  # microseconds -> seconds
+        launches = len(kernels) / self.active
+        table = self.prof.key_averages().table(sort_by="self_device_time_total", row_limit=25)
+        head = (
+            f"profile of {self.active} steps: wall {self.wall / self.active * 1e3:.1f} ms/step, GPU kernels busy "
+            f"{busy / self.active * 1e3:.1f} ms/step ({busy / self.wall:.0%}), {launches:.0f} kernel launches/step"
+        )
+        return head + "\n\n" + table
+
+
+def token_stats(model_dir, pairs, max_len: int) -> dict[str, float]:
+    """Mean real tokens of a query and of a passage, and their mean squared lengths (attention cost)."""
     model = load_encoder(model_dir, max_seq_length=max_len)
     tok, max_len = model.tokenizer, model.max_seq_length
     q = [len(x) for x in tok([f"query: {p[2]}" for p in pairs], truncation=True, max_length=max_len)["input_ids"]]
     p = [len(x) for x in tok([f"passage: {p[3]}" for p in pairs], truncation=True, max_length=max_len)["input_ids"]]
-    return sum(q + p) / len(pairs), sum(x * x for x in q + p) / len(pairs)
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    return {"q": mean(q), "p": mean(p), "q2": mean([x * x for x in q]), "p2": mean([x * x for x in p])}
 
 
-def run_config(label: str, model_dir, rows, settings: TrainSettings, measure: int, out) -> dict:
+def step_flops(settings: TrainSettings, stats: dict, params: int, layers: int, hidden: int) -> tuple[float, float]:
+    """(training FLOPs, real tokens) of one step: per text 6 * params * len (dense) + 12 * layers * hidden * len^2 (attention)."""
+    passages = 2 if settings.hard_negatives else 1
+    tokens = settings.batch_size * (stats["q"] + passages * stats["p"])
+    squares = settings.batch_size * (stats["q2"] + passages * stats["p2"])
+    return 6 * params * tokens + 12 * layers * hidden * squares, tokens
+
+
+def settings_for(config: str, base: TrainSettings) -> TrainSettings:
+    """The TrainSettings of one benchmark configuration (see the module docstring)."""
+    plain = replace(base, precision="fp32", fast=False, loader_workers=0)
+    return {
+        "baseline": plain,
+        "bf16": replace(plain, precision="auto"),
+        "fused": replace(plain, precision="auto", fast=True),
+        "default": base,
+        "fp16": replace(base, precision="fp16"),
+        "eager-attn": base,
+        "cudnn-attn": base,
+        "compile": replace(base, compile=True),
+        "hardneg": replace(base, hard_negatives=True),
+        "cap": replace(base, hard_negatives=True, cached_minibatch=32),
+        "cap-plain": replace(base, hard_negatives=True),
+    }[config]
+
+
+def eager_attention_encoder(*args, **kwargs):
+    model = load_encoder(*args, **kwargs)
+    model[0].auto_model.set_attn_implementation("eager")
+    return model
+
+
+def cudnn_attention_encoder(*args, **kwargs):
+    model = load_encoder(*args, **kwargs)
+    torch.backends.cuda.enable_cudnn_sdp(True)
+    return model
+
+
+ENCODERS = {"eager-attn": eager_attention_encoder, "cudnn-attn": cudnn_attention_encoder}
+
+
+def run_config(config: str, model_dir, rows, settings: TrainSettings, measure: int, out, *, profiler=None) -> dict:
     """Train `measure` + 3 steps of hybrid-0.5 (seed 0, so every config sees the same batches); median step time."""
     timer = StepTimer()
+    gc.collect()  # the previous configuration's model and optimizer state
     if torch.cuda.is_available():
+        torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     langs = tuple(sorted(set(rows["lang"])))
-    run_dir = out / re.sub(r"[^a-z0-9]+", "-", label.lower())
-    train_run(str(model_dir), rows, langs, Strategy.parse("hybrid-0.5"), 0, settings, run_dir, callbacks=[timer])
+    run_dir = out / re.sub(r"[^a-z0-9]+", "-", config)
+    callbacks = [timer] + ([profiler] if profiler else [])
+    encoder = ENCODERS.get(config, load_encoder)
+    with mock.patch.object(training, "load_encoder", encoder), contextlib.redirect_stdout(io.StringIO()):  # no loss lines
+        train_run(str(model_dir), rows, langs, Strategy.parse("hybrid-0.5"), 0, settings, run_dir, callbacks=callbacks)
     steady = timer.times[-measure:]
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
-    return {"label": label, "step_s": statistics.median(steady), "peak_gib": peak}
+    return {"step_s": statistics.median(steady), "spread": (max(steady) - min(steady)) / statistics.median(steady), "peak_gib": peak}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="mbert,xlmr")
+    parser.add_argument("--configs", default="baseline,default", help=f"comma-separated, from {','.join(CONFIGS)}")
     parser.add_argument("--tiny", action="store_true", help="tiny BERT on the CPU (CI)")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--steps", type=int, default=12, help="measured steps (after 3 warm-up steps)")
     parser.add_argument("--max-len", type=int, default=256)
-    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
-    parser.add_argument("--cap-gib", type=float, default=0, help="also train under this GPU memory cap with the cached loss")
+    parser.add_argument("--cap-gib", type=float, default=15, help="GPU memory cap of the 'cap' configuration")
+    parser.add_argument("--profile", default="", help="write a profile of the project default's steps to this file")
     args = parser.parse_args()
+    configs = args.configs.split(",")
+    if unknown := set(configs) - set(CONFIGS):
+        raise SystemExit(f"unknown --configs {sorted(unknown)}; choose from {list(CONFIGS)}")
     models = ["tiny"] if args.tiny else args.models.split(",")
     batch = 8 if args.tiny else args.batch
     pairs, text = text_pairs(limit=2000 if args.tiny else 0)
-    rows = Dataset.from_list([{"pair_id": g, "lang": lang, "query": q, "passage": p, "negative": "", "source": "bench"} for g, lang, q, p in pairs])
+    negatives = [p for *_, p in pairs[1:] + pairs[:1]]  # another group's passage: a stand-in hard negative of real length
+    rows = Dataset.from_list([{"pair_id": g, "lang": lang, "query": q, "passage": p, "negative": n, "source": "bench"} for (g, lang, q, p), n in zip(pairs, negatives)])
     rate, rate_label = matmul_tflops()
-    columns = ["model", "config", "step ms (median)", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "matmul floor ms", "peak GiB"]
+    columns = ["model", "config", "step ms (median)", "spread", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "× matmul floor", "peak GiB"]
     print_header(rate, rate_label, f"text: {text}; batch {batch}", columns)
     tmp = workdir()
     try:
         for kind in models:
             model_dir = build_model(kind, tmp)
             params, layers, hidden = flops_per_token(load_encoder(model_dir))
-            tokens, sq = token_stats(model_dir, pairs, args.max_len)
-            # training FLOPs per pair: 6 * params * tokens (dense) + 12 * layers * hidden * sum(len^2) (attention)
-            flops = batch * (6 * params * tokens + 12 * layers * hidden * sq)
-            base = {"steps": args.steps + 3, "batch_size": batch, "max_seq_length": args.max_len, "hard_negatives": False, "learning_rate": 1e-5}
-            configs = [("project default", TrainSettings(**base, precision="auto")), ("plain ST default (fp32)", TrainSettings(**base, precision="fp32", fast=False))]
-            if args.compile:
-                configs.append(("project + torch.compile", TrainSettings(**base, precision="auto", compile=True)))
-            for label, settings in configs:
-                r = run_config(f"{kind} {label}", model_dir, rows, settings, args.steps, tmp)
+            stats = token_stats(model_dir, pairs, args.max_len)
+            base = TrainSettings(steps=args.steps + 3, batch_size=batch, max_seq_length=args.max_len, hard_negatives=False, learning_rate=1e-5)
+            for config in configs:
+                settings = settings_for(config, base)
+                flops, tokens = step_flops(settings, stats, params, layers, hidden)
+                floor = flops / (rate * 1e12)
+                capped = config.startswith("cap") and torch.cuda.is_available()
+                if capped:
+                    total = torch.cuda.get_device_properties(0).total_memory / 2**30
+                    torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gib / total))
+                label = f"{config} ({args.cap_gib:g} GiB cap)" if capped else config
+                try:
+                    r = run_config(config, model_dir, rows, settings, args.steps, tmp)
+                except torch.cuda.OutOfMemoryError:
+                    print(f"| {kind} | {label} | OOM | | | | | | | |", flush=True)
+                    continue
+                finally:
+                    if capped:
+                        torch.cuda.set_per_process_memory_fraction(1.0)
                 achieved = flops / r["step_s"] / 1e12
                 print(
-                    f"| {kind} | {label} | {r['step_s'] * 1e3:.1f} | {batch / r['step_s']:.0f} | {batch * tokens / r['step_s']:.0f} | "
-                    f"{achieved:.3g} | {achieved / rate:.1%} | {flops / rate / 1e9:.1f} | {r['peak_gib']:.2f} |",
+                    f"| {kind} | {label} | {r['step_s'] * 1e3:.1f} | {r['spread']:.0%} | {batch / r['step_s']:.0f} | {tokens / r['step_s']:.0f} | "
+                    f"{achieved:.3g} | {achieved / rate:.1%} | {r['step_s'] / floor:.1f} | {r['peak_gib']:.2f} |",
                     flush=True,
                 )
-            if args.cap_gib and torch.cuda.is_available():
-                total = torch.cuda.get_device_properties(0).total_memory / 2**30
-                torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gib / total))
-                cached = TrainSettings(**base, precision="auto", cached_minibatch=32)
-                try:
-                    r = run_config(f"{kind} cap {args.cap_gib}", model_dir, rows, cached, args.steps, tmp)
-                    print(f"| {kind} | cached loss (32) under a {args.cap_gib:g} GiB cap | {r['step_s'] * 1e3:.1f} | {batch / r['step_s']:.0f} | | | | | {r['peak_gib']:.2f} |")
-                except torch.cuda.OutOfMemoryError:
-                    print(f"| {kind} | cached loss (32) under a {args.cap_gib:g} GiB cap | OOM | | | | | | |")
-                torch.cuda.set_per_process_memory_fraction(1.0)
-            print(f"(mean real tokens per pair {tokens:.0f}; non-embedding parameters {params / 1e6:.0f} M; {device()})")
+            if args.profile:
+                profiler = StepProfiler(skip=3, active=5)
+                run_config("default", model_dir, rows, replace(base, steps=3 + 5 + 1), 5, tmp, profiler=profiler)
+                report = f"{kind}, project default, batch {batch}: " + profiler.report()
+                with open(args.profile, "a") as f:
+                    f.write(report + "\n\n")
+                print(report.splitlines()[0], flush=True)
+            floor = step_flops(base, stats, params, layers, hidden)[0] / (rate * 1e12)
+            print(f"({kind}: mean real tokens per query {stats['q']:.0f}, per passage {stats['p']:.0f}; non-embedding parameters {params / 1e6:.0f} M; matmul floor without hard negatives {floor * 1e3:.1f} ms/step; {device()})")
     finally:
         cleanup(tmp)
 

@@ -53,6 +53,7 @@ class Profile:
     seeds: tuple[int, ...]
     train: TrainSettings
     eval_batch_size: int = 128
+    eval_precision: str = "auto"  # GPU evaluation: bf16/fp16 autocast matmuls (encoder.encode); fp32 on CPU
     n_boot: int = 1000
     synthetic: dict = field(default_factory=dict)  # WorldSpec overrides
     sweeps: tuple[tuple[str, tuple[Strategy, ...]], ...] = ()  # extra (model name, strategies) runs
@@ -80,6 +81,9 @@ class Profile:
             if m.name == name:
                 return m
         raise ValueError(f"profile {self.name}: unknown model {name!r}; models are {[m.name for m in self.models]}")
+
+
+EVAL_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def load_profile(name_or_path: str | Path, **overrides) -> Profile:
@@ -119,6 +123,8 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         raise ValueError("seeds must list at least one seed")
     sweeps = tuple((s["model"], tuple(Strategy.parse(str(x)) for x in s["strategies"])) for s in raw.get("sweeps") or [])
     evaluation = raw.get("eval") or {}
+    if evaluation.get("precision", "auto") not in EVAL_PRECISIONS:
+        raise ValueError(f"eval.precision must be one of {list(EVAL_PRECISIONS)}, got {evaluation['precision']!r}")
     profile = Profile(
         name=raw["name"],
         description=raw.get("description", ""),
@@ -130,6 +136,7 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         seeds=seeds,
         train=TrainSettings(**raw["train"]),
         eval_batch_size=int(evaluation.get("batch_size", 128)),
+        eval_precision=str(evaluation.get("precision", "auto")),
         n_boot=int(evaluation.get("n_boot", 1000)),
         synthetic=dict(raw.get("synthetic") or {}),
         sweeps=sweeps,

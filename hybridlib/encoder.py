@@ -93,8 +93,13 @@ def _wordpiece_vocab(corpus: list[str], normalizer, pre_tokenizer, specials: lis
 
 def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None):
     """Load a bi-encoder (mean pooling, query/passage prompts) from a local folder or a hub id."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
+    # cuDNN's attention builds an execution plan for every new input shape; our batches change length every
+    # step, and on an H200 those builds made steps 2-3x slower until every shape had been seen (README "Speed").
+    # Without it, SDPA picks flash or memory-efficient kernels, which need no per-shape plan.
+    torch.backends.cuda.enable_cudnn_sdp(False)
     model = SentenceTransformer(str(name_or_path), device=device, revision=revision, prompts=dict(PROMPTS))
     if max_seq_length is not None:  # never past the model's own limit (position embeddings)
         model.max_seq_length = min(max_seq_length, model.max_seq_length or max_seq_length)
@@ -104,15 +109,38 @@ def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None,
     return model
 
 
-def encode(model, texts: list[str], *, kind: str, batch_size: int = 64) -> np.ndarray:
+def encode(model, texts: list[str], *, kind: str, batch_size: int = 64, precision: str = "auto") -> np.ndarray:
     """L2-normalised float32 embeddings, shape (len(texts), dim); `kind` is 'query' or 'passage'.
 
-    Texts are encoded longest first (sentence-transformers sorts by length), so padding stays small.
+    Texts are encoded longest first (sentence-transformers sorts by length), so padding stays small. On a GPU,
+    `precision` "auto" runs the matmuls under bf16 autocast (fp16 where bf16 is unsupported); the weights,
+    layer norms and pooled embeddings stay float32. "fp32" turns that off; the CPU always computes in fp32.
     """
+    import contextlib
+
+    import torch
+
     if kind not in PROMPTS:
         raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
-    emb = model.encode(
-        texts, prompt_name=kind, batch_size=batch_size, normalize_embeddings=True,
-        convert_to_numpy=True, show_progress_bar=False,
-    )
+    dtype = autocast_dtype(precision, model.device.type)
+    with torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext():
+        emb = model.encode(
+            texts, prompt_name=kind, batch_size=batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
     return np.asarray(emb, dtype=np.float32)
+
+
+def autocast_dtype(precision: str, device_type: str):
+    """The autocast dtype of an evaluation `precision` on a device: None for fp32 and on the CPU."""
+    import torch
+
+    from hybridlib.config import EVAL_PRECISIONS
+
+    if precision not in EVAL_PRECISIONS:
+        raise ValueError(f"precision must be one of {list(EVAL_PRECISIONS)}, got {precision!r}")
+    if device_type != "cuda":
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]

@@ -125,12 +125,12 @@ def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarra
     return result, per_query
 
 
-def encode_task(model, task: RetrievalTask, *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def encode_task(model, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """(query, candidate) embeddings of a task: queries alone, candidates with their context."""
     from hybridlib.encoder import encode
 
-    q_emb = encode(model, [q.text for q in task.queries], kind="query", batch_size=batch_size)
-    c_emb = encode(model, [passage_input(c.text, c.context) for c in task.candidates], kind="passage", batch_size=batch_size)
+    q_emb = encode(model, [q.text for q in task.queries], kind="query", batch_size=batch_size, precision=precision)
+    c_emb = encode(model, [passage_input(c.text, c.context) for c in task.candidates], kind="passage", batch_size=batch_size, precision=precision)
     return q_emb, c_emb
 
 

@@ -210,7 +210,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
     for i, run in enumerate(runs or profile.runs(), start=1):
         todo = {}
         for dataset in tasks:
-            config = {**run_config(profile, run), "dataset": dataset, "eval_batch_size": profile.eval_batch_size}
+            config = {**run_config(profile, run), "dataset": dataset, "eval_batch_size": profile.eval_batch_size, "eval_precision": profile.eval_precision}
             if not _is_done(paths.eval_dir(dataset, run), config, "metrics.json"):
                 todo[dataset] = config
         if not todo:
@@ -222,7 +222,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
         model = load_encoder(weights, max_seq_length=profile.train.max_seq_length, revision=None if run.strategy.trains else run.model.revision)
         for dataset, config in todo.items():
             start = time.perf_counter()
-            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size)
+            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision)
             result, per_query = evaluate_embeddings(tasks[dataset], q_emb, c_emb, n_boot=profile.n_boot)
             write_eval(paths.eval_dir(dataset, run), config, result, per_query)
             print(f"[{i}] {dataset} {run.key}: {headline(result)} ({time.perf_counter() - start:.1f} s)", flush=True)
@@ -303,10 +303,11 @@ def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
     return figures.save(figures.batch_composition(counts, profile.train_languages, title), paths.figures / "batch_composition.png")
 
 
-# Seconds per optimizer step, measured or derived (README "Speed"): smoke BERT on this 2-core CPU at batch 32
-# (measured, 250 steps in 11-21 s); base-size encoders at batch 100: CPU from mBERT at batch 16 on 2 cores
-# (measured 23.5 s, scaled), GPUs estimated from the issue-6 reference figures until benchmarks/gpu_check.sh runs.
-_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 147.0, ("base", "t4"): 1.6, ("base", "a100"): 0.25, ("base", "h100"): 0.15}
+# Seconds per optimizer step (README "Speed"): smoke BERT on this project's 2-core CPU at batch 32 (measured, 250
+# steps in 11-21 s); base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16 on 2
+# cores (measured 23.5 s, scaled); H100/H200 measured on an H200 (XLM-R 0.187 s, mBERT 0.143 s: the slower one);
+# A100 and T4 derived from the H200 profile (GPU busy time scaled by the matmul rate) and not measured.
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 147.0, ("base", "t4"): 2.2, ("base", "a100"): 0.3, ("base", "h100"): 0.19}
 
 
 def estimate_minutes(profile: Profile) -> str:
@@ -318,7 +319,7 @@ def estimate_minutes(profile: Profile) -> str:
         name = torch.cuda.get_device_name(0).lower()
         detected = next((d for d in ("t4", "a100", "h100") if d in name), "h100" if "h200" in name else "a100")
     trained = [r for r in profile.runs() if r.strategy.trains]
-    lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, README 'Expected runtimes'):"]
+    lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, README 'Speed'):"]
     for device in ("cpu", "t4", "a100", "h100"):
         total = 0.0
         for run in trained:
@@ -329,5 +330,6 @@ def estimate_minutes(profile: Profile) -> str:
             total += per_step * profile.train.batch_size / (32 if size == "smoke" else 100) * profile.train.steps
         mark = "  <- detected here" if device == detected else ""
         span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h"
-        lines.append(f"  {device:5s} {span}{mark}")
+        label = "h100/h200" if device == "h100" else device
+        lines.append(f"  {label:9s} {span}{mark}")
     return "\n".join(lines)

@@ -31,12 +31,34 @@ def test_smoke_encoder_is_identical_across_processes(tmp_path):
 def test_smoke_encoder_loads_with_mean_pooling_and_prompts(smoke_encoder, tiny_world):
     model = load_encoder(smoke_encoder, max_seq_length=10_000)
     assert model.max_seq_length == 96, "clamped to the model's position embeddings"
+    import torch
+
+    assert not torch.backends.cuda.cudnn_sdp_enabled(), "cuDNN attention is off (a plan per input shape; README 'Speed')"
     assert model[1].get_config_dict()["pooling_mode"] == "mean"
     assert {k: model.prompts[k] for k in PROMPTS} == PROMPTS
     p = tiny_world.train_paragraphs[0]
     emb = encode(model, [tiny_world.question(lang, p, 0) for lang in ("en", "zh")], kind="query")
     assert emb.shape == (2, 32) and abs(float((emb**2).sum(axis=1).mean()) - 1) < 1e-5, "unit vectors"
     assert "[UNK]" not in model.tokenizer.tokenize(PROMPTS["passage"] + tiny_world.context("el", p))
+
+
+def test_evaluation_precision_is_checked_and_the_cpu_computes_in_fp32(smoke_encoder, tiny_world, tmp_path):
+    import numpy as np
+    import yaml
+
+    from hybridlib.config import load_profile
+
+    model = load_encoder(smoke_encoder)
+    texts = [tiny_world.question(lang, tiny_world.train_paragraphs[0], 0) for lang in ("en", "de")]
+    assert np.array_equal(encode(model, texts, kind="query", precision="bf16"), encode(model, texts, kind="query", precision="fp32"))
+    with pytest.raises(ValueError, match="precision must be one of"):
+        encode(model, texts, kind="query", precision="int8")
+    raw = yaml.safe_load(open("configs/smoke.yaml"))
+    raw["eval"]["precision"] = "half"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match=r"bad.yaml: eval.precision must be one of \['auto', 'fp32', 'bf16', 'fp16'\], got 'half'"):
+        load_profile(path)
 
 
 def test_a_model_with_other_pooling_is_refused(smoke_encoder, tmp_path):

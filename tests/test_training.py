@@ -40,6 +40,14 @@ def test_same_seed_same_weights_on_cpu(rows, smoke_encoder, tmp_path):
     assert not (tmp_path / "a" / "checkpoints").exists(), "checkpoints are removed once the model is saved"
 
 
+def test_tokenizing_in_loader_workers_changes_nothing(rows, smoke_encoder, tmp_path):
+    """The GPU default collates in dataloader worker processes; same batches, same weights as in the main process."""
+    a = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("hybrid-0.5"), 7, settings(loader_workers=0), tmp_path / "a")
+    b = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("hybrid-0.5"), 7, settings(loader_workers=2), tmp_path / "b")
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
 class StopAt(TrainerCallback):
     def __init__(self, step: int) -> None:
         self.step = step
