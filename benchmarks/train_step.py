@@ -103,7 +103,7 @@ def token_stats(model_dir, pairs, max_len: int) -> dict[str, float]:
     tok, max_len = model.tokenizer, model.max_seq_length
     q = [len(x) for x in tok([f"query: {p[2]}" for p in pairs], truncation=True, max_length=max_len)["input_ids"]]
     p = [len(x) for x in tok([f"passage: {p[3]}" for p in pairs], truncation=True, max_length=max_len)["input_ids"]]
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    mean = statistics.fmean
     return {"q": mean(q), "p": mean(p), "q2": mean([x * x for x in q]), "p2": mean([x * x for x in p])}
 
 
