@@ -34,8 +34,8 @@ stage() {  # stage NAME SECONDS ARGS...: one benchmark process, its table append
 # Stage limits from the 2026-11-28 H200 run (benchmarks/measured/): a base model is built and saved in ~15 s, an
 # eager configuration takes 15-25 s, XLM-R's torch.compile needed more than 120 s.
 stage xlmr 120 train_step.py --models xlmr --steps 20 --configs default,baseline,hardneg,cudnn-attn --profile "$out/profile.txt"
-stage xlmr-compile 240 train_step.py --models xlmr --steps 20 --configs compile
-stage encode 90 encode.py --models xlmr,mbert --n 8192 --batch 128,512
-stage mbert 120 train_step.py --models mbert --steps 20 --configs default,baseline,cap
+stage xlmr-compile 220 train_step.py --models xlmr --steps 20 --configs compile
+stage encode 120 encode.py --models xlmr,mbert --n 8192 --batch 128,512 --forward-only
+stage mbert 100 train_step.py --models mbert --steps 20 --configs default,baseline,cap
 grep -E "Error|Traceback" "$out/stderr.log" | tail -8
 head -3 "$out/profile.txt" 2>/dev/null

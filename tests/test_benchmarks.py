@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
     "script,args,header",
     [
         ("train_step.py", ["--tiny", "--steps", "2"], "| model | config | step ms (median)"),
-        ("encode.py", ["--tiny"], "| model | precision | batch | passages/s"),
+        ("encode.py", ["--tiny", "--forward-only"], "| model | precision | batch | passages/s"),
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
     ],
 )
