@@ -92,7 +92,10 @@ def _wordpiece_vocab(corpus: list[str], normalizer, pre_tokenizer, specials: lis
 
 
 def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None):
-    """Load a bi-encoder (mean pooling, query/passage prompts) from a local folder or a hub id."""
+    """Load a bi-encoder (mean pooling, query/passage prompts) from a local folder or a hub id.
+
+    Also turns off PyTorch's cuDNN attention backend for the whole process (why: the comment below).
+    """
     import torch
     from sentence_transformers import SentenceTransformer
 
