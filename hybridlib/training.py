@@ -158,6 +158,11 @@ def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, c
     from sentence_transformers import SentenceTransformerTrainingArguments
 
     bf16, fp16 = _mixed_precision(settings.precision)
+    if settings.compile:
+        # text lengths change every batch: compile for symbolic shapes at once instead of first for the first
+        # batch's shapes and again when the next batch differs (the trainer leaves torch.compile's `dynamic` unset;
+        # process-wide). On CPU this removed the one recompile per run that TORCH_LOGS=recompiles showed.
+        torch._dynamo.config.assume_static_by_default = False
     return SentenceTransformerTrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=settings.steps,
