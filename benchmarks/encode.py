@@ -14,21 +14,18 @@ import time
 import torch
 from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 
-from hybridlib.encoder import PROMPTS, autocast_dtype, encode, load_encoder
+from hybridlib.encoder import PROMPTS, autocast, encode, load_encoder
 
 
 def forward_only_seconds(model, passages: list[str], batch: int, precision: str) -> float:
     """Seconds for the model's forward passes alone over length-sorted batches tokenized and moved to the device
     beforehand: what encoding would take if tokenization were fully overlapped (an upper bound, not a code path)."""
-    import contextlib
-
     from sentence_transformers.util import batch_to_device
 
     ordered = sorted(passages, key=len, reverse=True)
     batches = [model.preprocess(ordered[i : i + batch], prompt=PROMPTS["passage"]) for i in range(0, len(ordered), batch)]
     batches = [batch_to_device(b, model.device) for b in batches]
-    dtype = autocast_dtype(precision, model.device.type)
-    with torch.inference_mode(), torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext():
+    with torch.inference_mode(), autocast(precision, model.device.type):
         model(batches[0])  # warm-up
         sync()
         start = time.perf_counter()

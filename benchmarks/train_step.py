@@ -148,7 +148,7 @@ def cudnn_attention_encoder(*args, **kwargs):
 ENCODERS = {"eager-attn": eager_attention_encoder, "cudnn-attn": cudnn_attention_encoder}
 
 
-def run_config(config: str, model_dir, rows, settings: TrainSettings, measure: int, out, *, profiler=None) -> dict:
+def time_config(config: str, model_dir, rows, settings: TrainSettings, measure: int, out, *, profiler=None) -> dict:
     """Train `measure` + 3 steps of hybrid-0.5 (seed 0, so every config sees the same batches); median step time."""
     timer = StepTimer()
     gc.collect()  # the previous configuration's model and optimizer state
@@ -205,7 +205,7 @@ def main() -> None:
                     torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gib / total))
                 label = f"{config} ({args.cap_gib:g} GiB cap)" if capped else config
                 try:
-                    r = run_config(config, model_dir, rows, settings, args.steps, tmp)
+                    r = time_config(config, model_dir, rows, settings, args.steps, tmp)
                 except torch.cuda.OutOfMemoryError:
                     print(f"| {kind} | {label} | OOM | | | | | | | |", flush=True)
                     continue
@@ -220,7 +220,7 @@ def main() -> None:
                 )
             if args.profile:
                 profiler = StepProfiler(skip=3, active=5)
-                run_config("default", model_dir, rows, replace(base, steps=3 + 5 + 1), 5, tmp, profiler=profiler)
+                time_config("default", model_dir, rows, replace(base, steps=3 + 5 + 1), 5, tmp, profiler=profiler)
                 report = f"{kind}, project default, batch {batch}: " + profiler.report()
                 with open(args.profile, "a") as f:
                     f.write(report + "\n\n")

@@ -119,14 +119,9 @@ def encode(model, texts: list[str], *, kind: str, batch_size: int = 64, precisio
     `precision` "auto" runs the matmuls under bf16 autocast (fp16 where bf16 is unsupported); the weights,
     layer norms and pooled embeddings stay float32. "fp32" turns that off; the CPU always computes in fp32.
     """
-    import contextlib
-
-    import torch
-
     if kind not in PROMPTS:
         raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
-    dtype = autocast_dtype(precision, model.device.type)
-    with torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext():
+    with autocast(precision, model.device.type):
         emb = model.encode(
             texts, prompt_name=kind, batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
@@ -134,7 +129,17 @@ def encode(model, texts: list[str], *, kind: str, batch_size: int = 64, precisio
     return np.asarray(emb, dtype=np.float32)
 
 
-def autocast_dtype(precision: str, device_type: str):
+def autocast(precision: str, device_type: str):
+    """The context an evaluation `precision` computes in: bf16/fp16 autocast on a GPU, nothing for fp32 or on a CPU."""
+    import contextlib
+
+    import torch
+
+    dtype = _autocast_dtype(precision, device_type)
+    return torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext()
+
+
+def _autocast_dtype(precision: str, device_type: str):
     """The autocast dtype of an evaluation `precision` on a device: None for fp32 and on the CPU."""
     import torch
 

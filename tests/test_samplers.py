@@ -47,14 +47,21 @@ def check_batch(index: ParallelIndex, strategy: str, batch) -> None:
     assert batch.kind in expected, f"{strategy} produced a {batch.kind} batch"
 
 
+def plan_or_none(world, strategy: Strategy, seed: int) -> BatchPlan | None:
+    """The world's plan, or None where it has fewer eligible groups than a batch (refused; tested below)."""
+    index, batch_size = world
+    try:
+        return BatchPlan(index, strategy, batch_size, seed)
+    except ValueError:
+        return None
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds(), st.sampled_from(TRAINING), st.integers(0, 1000))
 def test_every_batch_obeys_its_strategy(world, strategy, seed):
     index, batch_size = world
-    try:
-        plan = BatchPlan(index, Strategy.parse(strategy), batch_size, seed)
-    except ValueError:
-        return  # fewer eligible groups than a batch: refused with a message (tested below)
+    if (plan := plan_or_none(world, Strategy.parse(strategy), seed)) is None:
+        return
     batches = list(plan.epoch(0))
     eligible = index.present[:, 0] if strategy == "en" else index.n_langs >= 1
     assert len(batches) == plan.steps_per_epoch == int(eligible.sum()) // batch_size
@@ -66,13 +73,11 @@ def test_every_batch_obeys_its_strategy(world, strategy, seed):
 @settings(max_examples=40, deadline=None)
 @given(worlds(), st.integers(0, 1000), st.integers(0, 3))
 def test_hybrid_alpha_one_is_xx_mono_and_alpha_zero_is_xy(world, seed, epoch):
-    index, batch_size = world
     for alpha, same in ((1.0, "xx-mono"), (0.0, "xy")):
-        try:
-            a = list(BatchPlan(index, Strategy("hybrid", alpha), batch_size, seed).epoch(epoch))
-            b = list(BatchPlan(index, Strategy.parse(same), batch_size, seed).epoch(epoch))
-        except ValueError:
+        hybrid, other = plan_or_none(world, Strategy("hybrid", alpha), seed), plan_or_none(world, Strategy.parse(same), seed)
+        if hybrid is None or other is None:
             continue
+        a, b = list(hybrid.epoch(epoch)), list(other.epoch(epoch))
         assert len(a) == len(b)
         for x, y in zip(a, b):
             assert x.kind == y.kind
@@ -84,9 +89,7 @@ def test_hybrid_alpha_one_is_xx_mono_and_alpha_zero_is_xy(world, seed, epoch):
 @given(worlds(), st.sampled_from(TRAINING), st.integers(0, 1000))
 def test_same_seed_same_batches_new_epoch_new_batches(world, strategy, seed):
     index, batch_size = world
-    try:
-        plan = BatchPlan(index, Strategy.parse(strategy), batch_size, seed)
-    except ValueError:
+    if (plan := plan_or_none(world, Strategy.parse(strategy), seed)) is None:
         return
     first = [b.groups.tolist() for b in plan.epoch(0)]
     again = [b.groups.tolist() for b in BatchPlan(index, Strategy.parse(strategy), batch_size, seed).epoch(0)]
