@@ -2,8 +2,9 @@
 
 For mBERT- and XLM-R-base-sized models (random weights, real tokenizers from ../shared when present) at batch 100
 of real multilingual text, prints per configuration: median step ms, pairs/s, real tokens/s, achieved TFLOP/s,
-MFU against the matmul rate measured here, the step's matmul floor, and peak memory. A step is timed from one
-optimizer step's end to the next (data loading and collation included). Every configuration trains hybrid-0.5
+MFU against the matmul rate measured here, the step's matmul floor, peak memory, and the first step's time
+(training start to the first optimizer step's end: what torch.compile adds shows here). A step is timed from one optimizer
+step's end to the next (data loading and collation included). Every configuration trains hybrid-0.5
 with seed 0, so all see the same batches. The configurations (`--configs`, comma-separated):
 
     baseline     the plain sentence-transformers default: fp32, AdamW (foreach), tokenizing in the main process
@@ -13,15 +14,17 @@ with seed 0, so all see the same batches. The configurations (`--configs`, comma
     fp16         the project default in fp16 with loss scaling (the T4 setting)
     eager-attn   the project default with the eager attention implementation instead of SDPA
     cudnn-attn   the project default with SDPA's cuDNN backend allowed (PyTorch's default; the project turns it off)
-    compile      the project default + torch.compile
+    compile      the project default + torch.compile of each transformer layer (`compile: true`)
+    compile-full the project default + torch.compile of the whole transformer (for its compile time)
     hardneg      the project default with a hard negative per pair (the paper profile's step)
     cap          hardneg with the cached (GradCache) loss, mini-batch 32, under a `--cap-gib` GPU memory cap (colab)
     cap-plain    hardneg under the same cap without the cached loss
 
-`--profile` also profiles 5 steps of the project default: GPU busy time per step and the top kernels.
+`--profile FILE` also profiles 5 steps of each `--profile-configs` (default: the project default): GPU busy time
+per step, kernel launches and the top kernels.
 `--tiny` runs a tiny config on the CPU (CI).
 
-    python benchmarks/train_step.py --models xlmr --configs baseline,default,compile --profile
+    python benchmarks/train_step.py --models xlmr --configs baseline,default,compile --profile prof.txt --profile-configs default,compile
     python benchmarks/train_step.py --tiny --steps 3     # CPU smoke check
 """
 
@@ -31,6 +34,7 @@ import argparse
 import contextlib
 import gc
 import io
+import os
 import re
 import statistics
 import time
@@ -47,7 +51,7 @@ from hybridlib.encoder import load_encoder
 from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings, train_run
 
-CONFIGS = ("baseline", "bf16", "fused", "default", "fp16", "eager-attn", "cudnn-attn", "compile", "hardneg", "cap", "cap-plain")
+CONFIGS = ("baseline", "bf16", "fused", "default", "fp16", "eager-attn", "cudnn-attn", "compile", "compile-full", "hardneg", "cap", "cap-plain")
 
 
 class StepTimer(TrainerCallback):
@@ -56,12 +60,18 @@ class StepTimer(TrainerCallback):
     def __init__(self) -> None:
         self.times: list[float] = []
         self.last: float | None = None
+        self.first = 0.0  # seconds from the start of training to the first step's end
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.last = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
         sync()
         now = time.perf_counter()
-        if self.last is not None:
+        if self.times or self.first:
             self.times.append(now - self.last)
+        else:
+            self.first = now - self.last
         self.last = now
 
 
@@ -127,6 +137,7 @@ def settings_for(config: str, base: TrainSettings) -> TrainSettings:
         "eager-attn": base,
         "cudnn-attn": base,
         "compile": replace(base, compile=True),
+        "compile-full": replace(base, compile=True),
         "hardneg": replace(base, hard_negatives=True),
         "cap": replace(base, hard_negatives=True, cached_minibatch=32),
         "cap-plain": replace(base, hard_negatives=True),
@@ -145,7 +156,13 @@ def cudnn_attention_encoder(*args, **kwargs):
     return model
 
 
+def compile_whole(model) -> int:
+    model.compile()  # the whole SentenceTransformer, as the trainer's torch_compile would
+    return 1
+
+
 ENCODERS = {"eager-attn": eager_attention_encoder, "cudnn-attn": cudnn_attention_encoder}
+COMPILERS = {"compile-full": compile_whole}
 
 
 def time_config(config: str, model_dir, rows, settings: TrainSettings, measure: int, out, *, profiler=None) -> dict:
@@ -158,12 +175,16 @@ def time_config(config: str, model_dir, rows, settings: TrainSettings, measure: 
     langs = tuple(sorted(set(rows["lang"])))
     run_dir = out / re.sub(r"[^a-z0-9]+", "-", config)
     callbacks = [timer] + ([profiler] if profiler else [])
-    encoder = ENCODERS.get(config, load_encoder)
-    with mock.patch.object(training, "load_encoder", encoder), contextlib.redirect_stdout(io.StringIO()):  # no loss lines
+    with (
+        mock.patch.object(training, "load_encoder", ENCODERS.get(config, load_encoder)),
+        mock.patch.object(training, "compile_layers", COMPILERS.get(config, training.compile_layers)),
+        contextlib.redirect_stdout(io.StringIO()),  # no loss lines
+    ):
         train_run(str(model_dir), rows, langs, Strategy.parse("hybrid-0.5"), 0, settings, run_dir, callbacks=callbacks)
     steady = timer.times[-measure:]
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
-    return {"step_s": statistics.median(steady), "spread": (max(steady) - min(steady)) / statistics.median(steady), "peak_gib": peak}
+    median = statistics.median(steady)
+    return {"step_s": median, "spread": (max(steady) - min(steady)) / median, "peak_gib": peak, "first_s": timer.first}
 
 
 def main() -> None:
@@ -175,20 +196,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12, help="measured steps (after 3 warm-up steps)")
     parser.add_argument("--max-len", type=int, default=256)
     parser.add_argument("--cap-gib", type=float, default=15, help="GPU memory cap of the 'cap' configuration")
-    parser.add_argument("--profile", default="", help="write a profile of the project default's steps to this file")
+    parser.add_argument("--profile", default="", help="write a profile of 5 steps per --profile-configs to this file")
+    parser.add_argument("--profile-configs", default="default", help="the configurations to profile, comma-separated")
     args = parser.parse_args()
     configs = args.configs.split(",")
-    if unknown := set(configs) - set(CONFIGS):
-        raise SystemExit(f"unknown --configs {sorted(unknown)}; choose from {list(CONFIGS)}")
+    if unknown := set(configs + args.profile_configs.split(",")) - set(CONFIGS):
+        raise SystemExit(f"unknown configurations {sorted(unknown)} in --configs / --profile-configs; choose from {list(CONFIGS)}")
     models = ["tiny"] if args.tiny else args.models.split(",")
     batch = 8 if args.tiny else args.batch
     pairs, text = text_pairs(limit=2000 if args.tiny else 0)
     negatives = [p for *_, p in pairs[1:] + pairs[:1]]  # another group's passage: a stand-in hard negative of real length
     rows = Dataset.from_list([{"pair_id": g, "lang": lang, "query": q, "passage": p, "negative": n, "source": "bench"} for (g, lang, q, p), n in zip(pairs, negatives)])
     rate, rate_label = matmul_tflops()
-    columns = ["model", "config", "step ms (median)", "spread", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "× matmul floor", "peak GiB"]
+    columns = ["model", "config", "step ms (median)", "spread", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "× matmul floor", "peak GiB", "first step s"]
     print_header(rate, rate_label, f"text: {text}; batch {batch}", columns)
     tmp = workdir()
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(tmp / "inductor")  # compile times are cold: no cache from earlier runs
     try:
         for kind in models:
             model_dir = build_model(kind, tmp)
@@ -207,7 +230,7 @@ def main() -> None:
                 try:
                     r = time_config(config, model_dir, rows, settings, args.steps, tmp)
                 except torch.cuda.OutOfMemoryError:
-                    print(f"| {kind} | {label} | OOM | | | | | | | |", flush=True)
+                    print(f"| {kind} | {label} | OOM | | | | | | | | |", flush=True)
                     continue
                 finally:
                     if capped:
@@ -215,13 +238,13 @@ def main() -> None:
                 achieved = flops / r["step_s"] / 1e12
                 print(
                     f"| {kind} | {label} | {r['step_s'] * 1e3:.1f} | {r['spread']:.0%} | {batch / r['step_s']:.0f} | {tokens / r['step_s']:.0f} | "
-                    f"{achieved:.3g} | {achieved / rate:.1%} | {r['step_s'] / floor:.1f} | {r['peak_gib']:.2f} |",
+                    f"{achieved:.3g} | {achieved / rate:.1%} | {r['step_s'] / floor:.1f} | {r['peak_gib']:.2f} | {r['first_s']:.1f} |",
                     flush=True,
                 )
-            if args.profile:
+            for config in args.profile_configs.split(",") if args.profile else []:
                 profiler = StepProfiler(skip=3, active=5)
-                time_config("default", model_dir, rows, replace(base, steps=3 + 5 + 1), 5, tmp, profiler=profiler)
-                report = f"{kind}, project default, batch {batch}: " + profiler.report()
+                time_config(config, model_dir, rows, replace(settings_for(config, base), steps=3 + 5 + 1), 5, tmp, profiler=profiler)
+                report = f"{kind}, {config}, batch {batch}: " + profiler.report()
                 with open(args.profile, "a") as f:
                     f.write(report + "\n\n")
                 print(report.splitlines()[0], flush=True)

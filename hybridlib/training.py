@@ -37,7 +37,7 @@ class TrainSettings:
     save_steps: int = 0  # checkpoint every N steps for resuming; 0 = none
     precision: str = "auto"  # auto: bf16 where supported, fp16 on older GPUs, fp32 on CPU
     cached_minibatch: int = 0  # > 0: GradCache loss (CachedMultipleNegativesRankingLoss), memory of this many pairs
-    compile: bool = False  # torch.compile the encoder
+    compile: bool = False  # torch.compile each transformer layer (`compile_layers`)
     fast: bool = True  # fused AdamW on CUDA; False = the plain sentence-transformers default (benchmark baseline)
     loader_workers: int | None = None  # tokenizing processes; None: up to 2 on CUDA (overlaps the GPU step), 0 on CPU
     mix_sources: bool = False  # each batch from one source dataset, drawn proportionally to its size
@@ -130,6 +130,8 @@ def train_run(
     if settings.batch_size % ranks:
         raise ValueError(f"batch_size {settings.batch_size} is not divisible by the {ranks} ranks")
     model = load_encoder(base_model, max_seq_length=settings.max_seq_length, revision=revision)
+    if settings.compile:
+        compile_layers(model)
     if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
         raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
@@ -158,11 +160,6 @@ def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, c
     from sentence_transformers import SentenceTransformerTrainingArguments
 
     bf16, fp16 = _mixed_precision(settings.precision)
-    if settings.compile:
-        # text lengths change every batch: compile for symbolic shapes at once instead of first for the first
-        # batch's shapes and again when the next batch differs (the trainer leaves torch.compile's `dynamic` unset;
-        # process-wide). On CPU this removed the one recompile per run that TORCH_LOGS=recompiles showed.
-        torch._dynamo.config.assume_static_by_default = False
     return SentenceTransformerTrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=settings.steps,
@@ -171,7 +168,6 @@ def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, c
         weight_decay=settings.weight_decay,
         warmup_steps=int(settings.warmup_ratio * settings.steps),
         optim="adamw_torch_fused" if torch.cuda.is_available() and settings.fast else "adamw_torch",
-        torch_compile=settings.compile,
         bf16=bf16,
         fp16=fp16,
         seed=seed,
@@ -186,9 +182,35 @@ def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, c
         save_steps=settings.save_steps or settings.steps,
         save_total_limit=1,
         logging_steps=max(1, settings.steps // 10),
+        # the trainer's NaN/inf filter reads every step's loss on the host (a GPU sync per step) and replaces a
+        # non-finite loss by the running mean in the logs; off, a diverged run shows as nan in its loss lines
+        logging_nan_inf_filter=False,
         disable_tqdm=True,  # the printer callback writes one plain line per logging step (papermill-friendly)
         report_to="none",
     )
+
+
+def compile_layers(model) -> int:
+    """torch.compile each transformer layer of a `load_encoder` model in place ("regional compilation").
+
+    The layers share one compiled graph (their code is the same and their weights are graph inputs), so
+    compiling costs one layer's forward and backward instead of the whole model's (README "Speed" has the
+    measured compile times). Embeddings, masks and pooling stay eager. Compiled for symbolic batch size and
+    length from the start, since both change every batch; a batch without padding (no attention mask) and
+    the trainer's no-grad model-card examples compile once more each.
+
+    Returns:
+        The number of layers compiled.
+    """
+    import torch
+
+    layers = [m for m in model[0].auto_model.modules() if isinstance(m, torch.nn.ModuleList) and len({type(x) for x in m}) == 1]
+    if not layers:
+        raise ValueError(f"{type(model[0].auto_model).__name__}: no list of identical layers to compile; set compile: false")
+    blocks = max(layers, key=len)  # the transformer layers (encoder.layer for BERT and XLM-R)
+    for block in blocks:
+        block.compile(dynamic=True)
+    return len(blocks)
 
 
 def make_loss(model, settings: TrainSettings, *, gather: bool = False):

@@ -158,3 +158,15 @@ def zip_bytes(files: dict[str, str]) -> bytes:
         for name, text in files.items():
             z.writestr(name, text)
     return buf.getvalue()
+
+
+def training_batch(model, n: int = 8):
+    """A collated (query, positive, negative) batch of `n` rows, as the trainer hands it to a loss, and its labels."""
+    import torch
+    from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
+
+    rows = [{"query": f"query: frage {i} wer", "positive": f"passage: antwort {i} satz || kontext {i}", "negative": f"passage: anderer {i}"} for i in range(n)]
+    collate = SentenceTransformerDataCollator(preprocess_fn=model.preprocess)
+    features = collate(rows)
+    inputs = [{k.removeprefix(f"{c}_"): v for k, v in features.items() if k.startswith(f"{c}_")} for c in ("query", "positive", "negative")]
+    return inputs, torch.zeros(n)

@@ -15,14 +15,17 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize(
     "script,args,header",
     [
-        ("train_step.py", ["--tiny", "--steps", "2"], "| model | config | step ms (median)"),
-        ("encode.py", ["--tiny", "--forward-only"], "| model | precision | batch | passages/s"),
+        ("train_step.py", ["--tiny", "--steps", "2", "--profile", "{tmp}/profile.txt"], "| model | config | step ms (median)"),
+        ("encode.py", ["--tiny", "--forward-only", "--workers", "0,1"], "| model | batch | path | passages/s"),
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
     ],
 )
-def test_benchmark_prints_its_table(script, args, header):
+def test_benchmark_prints_its_table(script, args, header, tmp_path):
+    args = [a.format(tmp=tmp_path) for a in args]
     proc = subprocess.run([sys.executable, script, *args], cwd=BENCH, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert header in proc.stdout
     table = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table) >= 2, proc.stdout  # header + at least one measured row
+    if "--profile" in args:
+        assert "kernel launches/step" in (tmp_path / "profile.txt").read_text()

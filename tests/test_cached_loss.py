@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fixtures import training_batch
+
 from hybridlib.encoder import load_encoder
 from hybridlib.training import TrainSettings, make_loss
-
-
-def batch(model, n: int = 8):
-    from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
-
-    rows = [{"query": f"query: frage {i} wer", "positive": f"passage: antwort {i} satz || kontext {i}", "negative": f"passage: anderer {i}"} for i in range(n)]
-    collate = SentenceTransformerDataCollator(preprocess_fn=model.preprocess)
-    features = collate(rows)
-    inputs = [{k.removeprefix(f"{c}_"): v for k, v in features.items() if k.startswith(f"{c}_")} for c in ("query", "positive", "negative")]
-    return inputs, torch.zeros(n)
 
 
 @pytest.mark.parametrize("minibatch", [1, 3])
@@ -28,7 +20,7 @@ def test_cached_loss_matches_plain_loss_and_gradients(smoke_encoder, minibatch):
         model.eval()  # no dropout: both losses must see the same network
         model.double()  # float64: what differs is the summation order, not the maths
         loss_fn = make_loss(model, TrainSettings(steps=1, batch_size=8, cached_minibatch=cached))
-        inputs, labels = batch(model)
+        inputs, labels = training_batch(model)
         loss = loss_fn(inputs, labels)
         loss.backward()
         grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}

@@ -70,3 +70,18 @@ def test_a_model_with_other_pooling_is_refused(smoke_encoder, tmp_path):
     cls.save(str(tmp_path / "cls"))
     with pytest.raises(ValueError, match="uses mean pooling, but this model pools with 'cls'"):
         load_encoder(tmp_path / "cls")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_encode_equals_sentence_transformers_encode_with_or_without_tokenizing_workers(smoke_encoder, tiny_world, workers):
+    import numpy as np
+
+    model = load_encoder(smoke_encoder)
+    # passages of many lengths, ties included (parallel groups share lengths in some languages), over several batches
+    texts = [tiny_world.context(lang, p) for p in tiny_world.eval_paragraphs for lang in tiny_world.spec.languages]
+    texts += [tiny_world.question(lang, p, 0) for p in tiny_world.eval_paragraphs for lang in ("en", "de")]
+    ours = encode(model, texts, kind="passage", batch_size=7, workers=workers)
+    reference = model.encode(texts, prompt_name="passage", batch_size=7, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours.dtype == np.float32 and ours.shape == reference.shape
+    assert np.array_equal(ours, reference), f"{workers} workers: {np.abs(ours - reference).max():.2e} from model.encode"
+    assert encode(model, [], kind="query").shape == (0, 32)
