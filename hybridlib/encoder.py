@@ -134,7 +134,7 @@ def encode(
         kind: 'query' or 'passage'.
         batch_size: texts per forward pass.
         precision: 'auto', 'fp32', 'bf16' or 'fp16' (GPU only).
-        workers: tokenizing processes; None: `encode_workers()` (0 on a CPU).
+        workers: tokenizing processes; None: `encode_workers` of the model's device (0 on a CPU).
 
     Returns:
         (len(texts), dim) float32, rows in `texts` order.

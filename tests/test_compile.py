@@ -27,8 +27,9 @@ def test_compiled_layers_give_the_same_loss_and_gradients(smoke_encoder, tmp_pat
             loss = loss_fn(inputs[:2], labels)
         loss.backward()
         grads = {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
-        results.append((loss.item(), grads))
-    (eager, g_eager), (compiled, g_compiled) = results
+        results.append((loss.item(), grads, list(model.state_dict())))
+    (eager, g_eager, keys_eager), (compiled, g_compiled, keys_compiled) = results
+    assert keys_compiled == keys_eager, "a compiled model saves the same weights under the same names"
     assert compiled == pytest.approx(eager, rel=1e-5)
     assert set(g_eager) == set(g_compiled)
     for name in g_eager:
