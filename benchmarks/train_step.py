@@ -99,10 +99,14 @@ class StepProfiler(TrainerCallback):
         kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
         busy = sum(e.self_device_time_total for e in kernels) / 1e6  # microseconds -> seconds
         launches = len(kernels) / self.active
+        # operators dispatched on the host: aten ops that call no other aten op (what an eager step issues one by
+        # one; a compiled region runs its fused kernels without them). Device-independent, so the CPU shows it too
+        leaves = [e for e in events if e.name.startswith("aten::") and not any(c.name.startswith("aten::") for c in e.cpu_children)]
         table = self.prof.key_averages().table(sort_by="self_device_time_total", row_limit=25)
         head = (
             f"profile of {self.active} steps: wall {self.wall / self.active * 1e3:.1f} ms/step, GPU kernels busy "
-            f"{busy / self.active * 1e3:.1f} ms/step ({busy / self.wall:.0%}), {launches:.0f} kernel launches/step"
+            f"{busy / self.active * 1e3:.1f} ms/step ({busy / self.wall:.0%}), {launches:.0f} kernel launches/step, "
+            f"{len(leaves) / self.active:.0f} host operator dispatches/step"
         )
         return head + "\n\n" + table
 
