@@ -3,9 +3,9 @@
 For mBERT- and XLM-R-base-sized models (random weights, real tokenizers from ../shared when present) at batch 100
 of real multilingual text, prints per configuration: median step ms, pairs/s, real tokens/s, achieved TFLOP/s,
 MFU against the matmul rate measured here, the step's matmul floor, peak memory, and the first step's time
-(training start to the first optimizer step's end: what torch.compile adds shows here). A step is timed from one optimizer
-step's end to the next (data loading and collation included). Every configuration trains hybrid-0.5
-with seed 0, so all see the same batches. The configurations (`--configs`, comma-separated):
+(training start to the first optimizer step's end: what torch.compile adds shows here). A step is timed from one
+optimizer step's end to the next (data loading and collation included). Every configuration trains hybrid-0.5 with
+seed 0, so all see the same batches. The configurations (`--configs`, comma-separated):
 
     baseline     the plain sentence-transformers default: fp32, AdamW (foreach), tokenizing in the main process
     bf16         + mixed precision (bf16 where supported, else fp16)
@@ -21,7 +21,7 @@ with seed 0, so all see the same batches. The configurations (`--configs`, comma
     cap-plain    hardneg under the same cap without the cached loss
 
 `--profile FILE` also profiles 5 steps of each `--profile-configs` (default: the project default): GPU busy time
-per step, kernel launches and the top kernels.
+per step, kernel launches, operators the host dispatches one by one, and the top kernels.
 `--tiny` runs a tiny config on the CPU (CI).
 
     python benchmarks/train_step.py --models xlmr --configs baseline,default,compile --profile prof.txt --profile-configs default,compile
@@ -59,8 +59,8 @@ class StepTimer(TrainerCallback):
 
     def __init__(self) -> None:
         self.times: list[float] = []
-        self.last: float | None = None
-        self.first = 0.0  # seconds from the start of training to the first step's end
+        self.last = 0.0
+        self.first: float | None = None  # seconds from the start of training to the first step's end
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.last = time.perf_counter()
@@ -68,10 +68,10 @@ class StepTimer(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         sync()
         now = time.perf_counter()
-        if self.times or self.first:
-            self.times.append(now - self.last)
-        else:
+        if self.first is None:
             self.first = now - self.last
+        else:
+            self.times.append(now - self.last)
         self.last = now
 
 

@@ -134,7 +134,7 @@ def encode(
         kind: 'query' or 'passage'.
         batch_size: texts per forward pass.
         precision: 'auto', 'fp32', 'bf16' or 'fp16' (GPU only).
-        workers: tokenizing processes; None: `encode_workers` of the model's device (0 on a CPU).
+        workers: tokenizing processes; None: `tokenizing_workers` (up to 8 on a GPU, 0 on a CPU).
 
     Returns:
         (len(texts), dim) float32, rows in `texts` order.
@@ -145,7 +145,7 @@ def encode(
         raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
     if not texts:
         return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
-    workers = encode_workers(model.device.type) if workers is None else workers
+    workers = tokenizing_workers(model.device.type, ENCODE_WORKERS) if workers is None else workers
     order = np.argsort([-len(text) for text in texts])  # sentence-transformers' encode order (same ties too)
     batches = [[texts[i] for i in order[start : start + batch_size]] for start in range(0, len(texts), batch_size)]
     loader = torch.utils.data.DataLoader(
@@ -169,12 +169,15 @@ def encode(
     return out
 
 
-def encode_workers(device_type: str) -> int:
-    """Tokenizing processes for `encode`: on a GPU, up to 8 (one CPU is left to drive the GPU); 0 on a CPU,
-    where the forward pass needs the cores and tokenizing is a small share."""
+ENCODE_WORKERS = 8  # tokenizing processes of `encode` on a GPU (training's dataloader uses 2)
+
+
+def tokenizing_workers(device_type: str, most: int) -> int:
+    """Processes that tokenize ahead of the device: on a GPU up to `most`, leaving one CPU core to drive it;
+    0 on a CPU, where the forward and backward passes need the cores and tokenizing is a small share."""
     import os
 
-    return min(8, (os.cpu_count() or 1) - 1) if device_type == "cuda" else 0
+    return min(most, (os.cpu_count() or 1) - 1) if device_type == "cuda" else 0
 
 
 def autocast(precision: str, device_type: str):

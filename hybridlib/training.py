@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridlib import storage
-from hybridlib.encoder import PROMPTS, SCALE, load_encoder
+from hybridlib.encoder import PROMPTS, SCALE, load_encoder, tokenizing_workers
 from hybridlib.samplers import ParallelIndex, Strategy, StrategyBatchSampler, world_size
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -231,13 +231,11 @@ def make_loss(model, settings: TrainSettings, *, gather: bool = False):
 
 def _loader_workers(requested: int | None) -> int:
     """Dataloader worker processes: tokenizing in workers overlaps it with the GPU step (README "Speed")."""
-    import os
-
     import torch
 
     if requested is not None:
         return requested
-    return min(2, (os.cpu_count() or 1) - 1) if torch.cuda.is_available() else 0
+    return tokenizing_workers("cuda" if torch.cuda.is_available() else "cpu", 2)
 
 
 def _mixed_precision(precision: str) -> tuple[bool, bool]:
