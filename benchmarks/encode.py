@@ -6,10 +6,13 @@ from ../shared when present), passages encoded longest first. Rows per model and
                           the device, embeddings copied back once (N=0: tokenized in this process)
     forward only          the forward passes alone on batches tokenized and moved to the device beforehand: what
                           encoding would take if tokenizing cost nothing (an upper bound, not a code path)
+    ..., compiled layers  with `--compile`: the same after `training.compile_layers` (each transformer layer
+                          torch.compiled, as `compile: true` does in training), timed after a warm-up pass per
+                          batch size whose time, compiling included, is printed below the table
 
 On a GPU everything runs under evaluation's precision (bf16 autocast); fp32 on a CPU. `--tiny` for a CPU check.
 
-    python benchmarks/encode.py [--models mbert,xlmr] [--n 4096] [--batch 128,512] [--workers 0,8] [--forward-only]
+    python benchmarks/encode.py [--models mbert,xlmr] [--n 4096] [--batch 128,512] [--workers 0,8] [--forward-only] [--compile]
     python benchmarks/encode.py --models tiny --n 8192 --batch 128 --workers 0,1 --threads 1   # overlap on 2 CPU cores
 """
 
@@ -22,6 +25,7 @@ import torch
 from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 
 from hybridlib.encoder import ENCODE_WORKERS, PROMPTS, autocast, encode, load_encoder, tokenizing_workers
+from hybridlib.training import compile_layers
 
 
 def seconds(fn) -> float:
@@ -48,18 +52,23 @@ def forward_only(model, passages: list[str], batch: int):
     return run
 
 
-def paths(model, passages: list[str], batch: int, workers: list[int], with_forward_only: bool) -> list[tuple[str, object]]:
-    """(label, function) for each encoding path timed at one batch size."""
+def paths(model, passages: list[str], batch: int, workers: list[int], with_forward_only: bool, compiled: bool = False) -> list[tuple[str, object]]:
+    """(label, function) for each encoding path timed at one batch size; `compiled`: the rows of a model whose
+    layers `compile_layers` compiled (sentence-transformers' encode left out, the most workers only)."""
 
     def st_encode(texts=passages):
         with autocast("auto", model.device.type):
             model.encode(texts, prompt_name="passage", batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
 
-    st_encode(passages[:batch])  # warm-up: kernels, allocator
-    out = [("model.encode", st_encode)]
-    out += [(f"encode, {w} workers", lambda w=w: encode(model, passages, kind="passage", batch_size=batch, workers=w)) for w in workers]
+    suffix = ", compiled layers" if compiled else ""
+    out = []
+    if not compiled:
+        st_encode(passages[:batch])  # warm-up: kernels, allocator
+        out.append(("model.encode", st_encode))
+    for w in workers[-1:] if compiled else workers:
+        out.append((f"encode, {w} workers{suffix}", lambda w=w: encode(model, passages, kind="passage", batch_size=batch, workers=w)))
     if with_forward_only:
-        out.append(("forward only (pre-tokenized)", forward_only(model, passages, batch)))
+        out.append((f"forward only (pre-tokenized){suffix}", forward_only(model, passages, batch)))
     return out
 
 
@@ -73,6 +82,7 @@ def main() -> None:
     parser.add_argument("--max-len", type=int, default=256)
     parser.add_argument("--threads", type=int, default=0, help="torch threads for the forward passes (CPU: 1 leaves a core to a tokenizing worker)")
     parser.add_argument("--forward-only", action="store_true", help="also time the forward passes alone on pre-tokenized batches")
+    parser.add_argument("--compile", action="store_true", help="then compile each transformer layer and time again")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -86,17 +96,30 @@ def main() -> None:
     precision = "bf16 autocast" if device() == "cuda" else "fp32"
     print_header(rate, rate_label, f"{len(passages)} passages of {text}; {precision}", columns)
     tmp = workdir()
+    warmup = []  # compile-time lines, printed below the table
     try:
         for kind in models:
             model = load_encoder(build_model(kind, tmp), max_seq_length=args.max_len, device=device())
             params, layers, hidden = flops_per_token(model)
             lengths = [len(x) for x in model.tokenizer([PROMPTS["passage"] + p for p in passages], truncation=True, max_length=model.max_seq_length)["input_ids"]]
             flops = sum(2 * params * t + 4 * layers * hidden * t * t for t in lengths)  # forward only
-            for batch in map(int, args.batch.split(",")):
-                for label, fn in paths(model, passages, batch, workers, args.forward_only):
+            batches = [int(b) for b in args.batch.split(",")]
+            runs = [(batch, False) for batch in batches]
+            if args.compile:
+                runs += [(batch, True) for batch in batches]
+            for batch, compiled in runs:
+                if compiled:
+                    if batch == batches[0]:
+                        compile_layers(model)
+                    # a pass over all passages compiles what this batch size needs (its last, shorter batch too)
+                    s = seconds(lambda: encode(model, passages, kind="passage", batch_size=batch))
+                    warmup.append(f"{kind}: compiled layers, warm-up pass at batch {batch}, compiling included: {s:.1f} s")
+                for label, fn in paths(model, passages, batch, workers, args.forward_only, compiled):
                     s = seconds(fn)
                     achieved = flops / s / 1e12
                     print(f"| {kind} | {batch} | {label} | {len(passages) / s:.0f} | {sum(lengths) / s:.0f} | {achieved:.3g} | {achieved / rate:.1%} |", flush=True)
+        for line in warmup:
+            print(f"({line})")
     finally:
         cleanup(tmp)
 

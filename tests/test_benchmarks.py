@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
     "script,args,header",
     [
         ("train_step.py", ["--tiny", "--steps", "2", "--profile", "{tmp}/profile.txt"], "| model | config | step ms (median)"),
-        ("encode.py", ["--tiny", "--forward-only", "--workers", "0,1"], "| model | batch | path | passages/s"),
+        ("encode.py", ["--tiny", "--forward-only", "--workers", "0,1", "--compile"], "| model | batch | path | passages/s"),
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
     ],
 )
@@ -27,5 +27,7 @@ def test_benchmark_prints_its_table(script, args, header, tmp_path):
     assert header in proc.stdout
     table = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table) >= 2, proc.stdout  # header + at least one measured row
+    if "--compile" in args:
+        assert "| forward only (pre-tokenized), compiled layers |" in proc.stdout
     if "--profile" in args:
         assert "kernel launches/step" in (tmp_path / "profile.txt").read_text()
