@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from hybridlib.samplers import Strategy
+from hybridlib.encoder import PRECISIONS
 from hybridlib.training import TrainSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,9 +84,6 @@ class Profile:
         raise ValueError(f"profile {self.name}: unknown model {name!r}; models are {[m.name for m in self.models]}")
 
 
-EVAL_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
 def load_profile(name_or_path: str | Path, **overrides) -> Profile:
     """Read `configs/NAME.yaml` (or a path) and validate it; `overrides` replace top-level keys."""
     path = Path(name_or_path)
@@ -123,8 +121,8 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         raise ValueError("seeds must list at least one seed")
     sweeps = tuple((s["model"], tuple(Strategy.parse(str(x)) for x in s["strategies"])) for s in raw.get("sweeps") or [])
     evaluation = raw.get("eval") or {}
-    if evaluation.get("precision", "auto") not in EVAL_PRECISIONS:
-        raise ValueError(f"eval.precision must be one of {list(EVAL_PRECISIONS)}, got {evaluation['precision']!r}")
+    if evaluation.get("precision", "auto") not in PRECISIONS:
+        raise ValueError(f"eval.precision must be one of {list(PRECISIONS)}, got {evaluation['precision']!r}")
     profile = Profile(
         name=raw["name"],
         description=raw.get("description", ""),

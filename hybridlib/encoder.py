@@ -19,6 +19,7 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 PROMPTS = {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX}
 SCALE = 20.0  # InfoNCE logit scale = 1 / temperature (tau = 0.05)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # training's `precision` and evaluation's `eval.precision`
 
 
 def build_smoke_encoder(
@@ -194,10 +195,8 @@ def _autocast_dtype(precision: str, device_type: str):
     """The autocast dtype of an evaluation `precision` on a device: None for fp32 and on the CPU."""
     import torch
 
-    from hybridlib.config import EVAL_PRECISIONS
-
-    if precision not in EVAL_PRECISIONS:
-        raise ValueError(f"precision must be one of {list(EVAL_PRECISIONS)}, got {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if device_type != "cuda":
         return None
     if precision == "auto":
