@@ -72,6 +72,17 @@ def text_pairs(limit: int = 4000) -> tuple[list[tuple[str, str, str, str]], str]
     return pairs[:limit] if limit else pairs, "synthetic text"
 
 
+def training_rows(limit: int = 0):
+    """A training set (`records` schema, one row per group and language) of real-length text: `text_pairs`, each
+    with another group's passage as a stand-in hard negative; and the text's label."""
+    from datasets import Dataset
+
+    pairs, text = text_pairs(limit=limit)
+    negatives = [p for *_, p in pairs[1:] + pairs[:1]]
+    rows = [{"pair_id": g, "lang": lang, "query": q, "passage": p, "negative": n, "source": "bench"} for (g, lang, q, p), n in zip(pairs, negatives)]
+    return Dataset.from_list(rows), text
+
+
 def build_model(kind: str, workdir: Path) -> Path:
     """A random-weight encoder folder: 'mbert' / 'xlmr' (base size, real tokenizers when ../shared has them) or 'tiny'."""
     from transformers import AutoTokenizer, BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel

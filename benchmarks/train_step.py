@@ -42,8 +42,7 @@ from dataclasses import replace
 from unittest import mock
 
 import torch
-from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
-from datasets import Dataset
+from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, training_rows, workdir
 from transformers import TrainerCallback
 
 from hybridlib import training
@@ -208,9 +207,8 @@ def main() -> None:
         raise SystemExit(f"unknown configurations {sorted(unknown)} in --configs / --profile-configs; choose from {list(CONFIGS)}")
     models = ["tiny"] if args.tiny else args.models.split(",")
     batch = 8 if args.tiny else args.batch
-    pairs, text = text_pairs(limit=2000 if args.tiny else 0)
-    negatives = [p for *_, p in pairs[1:] + pairs[:1]]  # another group's passage: a stand-in hard negative of real length
-    rows = Dataset.from_list([{"pair_id": g, "lang": lang, "query": q, "passage": p, "negative": n, "source": "bench"} for (g, lang, q, p), n in zip(pairs, negatives)])
+    rows, text = training_rows(limit=2000 if args.tiny else 0)
+    pairs = [(r["pair_id"], r["lang"], r["query"], r["passage"]) for r in rows]
     rate, rate_label = matmul_tflops()
     columns = ["model", "config", "step ms (median)", "spread", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "× matmul floor", "peak GiB", "first step s"]
     print_header(rate, rate_label, f"text: {text}; batch {batch}", columns)

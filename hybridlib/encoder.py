@@ -146,7 +146,7 @@ def encode(
         raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
     if not texts:
         return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
-    workers = tokenizing_workers(model.device.type, ENCODE_WORKERS) if workers is None else workers
+    workers = tokenizing_workers(model.device.type, TOKENIZING_WORKERS) if workers is None else workers
     order = np.argsort([-len(text) for text in texts])  # sentence-transformers' encode order (same ties too)
     batches = [[texts[i] for i in order[start : start + batch_size]] for start in range(0, len(texts), batch_size)]
     loader = torch.utils.data.DataLoader(
@@ -170,15 +170,22 @@ def encode(
     return out
 
 
-ENCODE_WORKERS = 8  # tokenizing processes of `encode` on a GPU (training's dataloader uses 2)
+# most tokenizing processes per GPU, for training's dataloader and for `encode`. One process needs 125-285 ms for
+# a training batch of 100 XQuAD-R pairs with XLM-R's tokenizer (benchmarks/loader.py, one core), so 2 workers
+# alone would hold a step to 63-143 ms, slower than the GPU step this project aims for (README "Speed").
+TOKENIZING_WORKERS = 8
 
 
 def tokenizing_workers(device_type: str, most: int) -> int:
-    """Processes that tokenize ahead of the device: on a GPU up to `most`, leaving one CPU core to drive it;
-    0 on a CPU, where the forward and backward passes need the cores and tokenizing is a small share."""
+    """Processes that tokenize ahead of the device: on a GPU up to `most`, the CPU cores shared among the
+    processes on this machine (torchrun's LOCAL_WORLD_SIZE) with one core left to each to drive its GPU;
+    0 on a CPU, where the forward and backward passes need the cores."""
     import os
 
-    return min(most, (os.cpu_count() or 1) - 1) if device_type == "cuda" else 0
+    if device_type != "cuda":
+        return 0
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(0, min(most, (os.cpu_count() or 1) // processes - 1))
 
 
 def autocast(precision: str, device_type: str):

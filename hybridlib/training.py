@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridlib import storage
-from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, load_encoder, tokenizing_workers
+from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, TOKENIZING_WORKERS, load_encoder, tokenizing_workers
 from hybridlib.samplers import ParallelIndex, Strategy, StrategyBatchSampler, world_size
 
 
@@ -37,7 +37,7 @@ class TrainSettings:
     cached_minibatch: int = 0  # > 0: GradCache loss (CachedMultipleNegativesRankingLoss), memory of this many pairs
     compile: bool = False  # torch.compile each transformer layer (`compile_layers`)
     fast: bool = True  # fused AdamW on CUDA; False = the plain sentence-transformers default (benchmark baseline)
-    loader_workers: int | None = None  # tokenizing processes; None: up to 2 on CUDA (overlaps the GPU step), 0 on CPU
+    loader_workers: int | None = None  # tokenizing processes; None: up to 8 on CUDA (overlaps the GPU step), 0 on CPU
     mix_sources: bool = False  # each batch from one source dataset, drawn proportionally to its size
 
     def __post_init__(self) -> None:
@@ -119,24 +119,12 @@ def train_run(
     Resumes from the newest checkpoint under ``out_dir/checkpoints`` when one exists; the final model folder
     appears only when training has finished (atomic rename).
     """
-    import pyarrow.compute as pc
-    from sentence_transformers import SentenceTransformerTrainer
     from transformers.trainer_utils import get_last_checkpoint
 
     out_dir = Path(out_dir)
-    ranks = world_size()
-    if settings.batch_size % ranks:
-        raise ValueError(f"batch_size {settings.batch_size} is not divisible by the {ranks} ranks")
-    model = load_encoder(base_model, max_seq_length=settings.max_seq_length, revision=revision)
-    if settings.compile:
-        compile_layers(model)
-    if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
-        raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
-    pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
     ckpt_dir = out_dir / "checkpoints"
-    args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
-    loss = make_loss(model, settings, gather=ranks > 1)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
+    trainer = make_trainer(base_model, rows, languages, strategy, seed, settings, ckpt_dir, revision=revision, callbacks=callbacks)
+    model = trainer.model
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last:
         print(f"resuming {strategy.label} seed {seed} from {last}")
@@ -150,6 +138,36 @@ def train_run(
         storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return out_dir / "model"
+
+
+def make_trainer(
+    base_model: str,
+    rows,
+    languages: tuple[str, ...],
+    strategy: Strategy,
+    seed: int,
+    settings: TrainSettings,
+    ckpt_dir: Path,
+    *,
+    revision: str | None = None,
+    callbacks: list | None = None,
+):
+    """The `SentenceTransformerTrainer` of one run (model, pair dataset, sampler, loss), before any step."""
+    import pyarrow.compute as pc
+    from sentence_transformers import SentenceTransformerTrainer
+
+    ranks = world_size()
+    if settings.batch_size % ranks:
+        raise ValueError(f"batch_size {settings.batch_size} is not divisible by the {ranks} ranks")
+    model = load_encoder(base_model, max_seq_length=settings.max_seq_length, revision=revision)
+    if settings.compile:
+        compile_layers(model)
+    if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
+        raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
+    pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
+    args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
+    loss = make_loss(model, settings, gather=ranks > 1)
+    return SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
 
 
 def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, ckpt_dir: Path, ranks: int):
@@ -235,7 +253,7 @@ def _loader_workers(requested: int | None) -> int:
 
     if requested is not None:
         return requested
-    return tokenizing_workers("cuda" if torch.cuda.is_available() else "cpu", 2)
+    return tokenizing_workers("cuda" if torch.cuda.is_available() else "cpu", TOKENIZING_WORKERS)
 
 
 def _mixed_precision(precision: str) -> tuple[bool, bool]:

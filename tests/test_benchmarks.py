@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
         ("train_step.py", ["--tiny", "--steps", "2", "--profile", "{tmp}/profile.txt"], "| model | config | step ms (median)"),
         ("encode.py", ["--tiny", "--forward-only", "--workers", "0,1", "--compile"], "| model | batch | path | passages/s"),
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
+        ("loader.py", ["--tiny", "--batches", "3"], "| model | hard negatives | host ms per batch (median)"),
     ],
 )
 def test_benchmark_prints_its_table(script, args, header, tmp_path):

@@ -85,3 +85,18 @@ def test_encode_equals_sentence_transformers_encode_with_or_without_tokenizing_w
     assert ours.dtype == np.float32 and ours.shape == reference.shape
     assert np.array_equal(ours, reference), f"{workers} workers: {np.abs(ours - reference).max():.2e} from model.encode"
     assert encode(model, [], kind="query").shape == (0, 32)
+
+
+@pytest.mark.parametrize(
+    "device,cpus,local_procs,expected",
+    [("cpu", 16, None, 0), ("cuda", 2, None, 1), ("cuda", 16, None, 8), ("cuda", 64, None, 8), ("cuda", 32, "4", 7), ("cuda", 4, "4", 0)],
+)
+def test_tokenizing_workers_share_the_cores_among_gpu_processes(monkeypatch, device, cpus, local_procs, expected):
+    from hybridlib import encoder
+
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    if local_procs is None:
+        monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", local_procs)
+    assert encoder.tokenizing_workers(device, encoder.TOKENIZING_WORKERS) == expected
