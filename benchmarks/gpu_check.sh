@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check of issue 6, prepared to fit one 10-minute call on a lent H100/H200 (the device tool). What the
 # 2026-11-28 H200 run (benchmarks/measured/) left open: torch.compile, now compiled per transformer layer, against
-# the project default (XLM-R and mBERT base, batch 100, first step = compile time), with a profile of both; and
+# the project default (XLM-R and mBERT base, batch 100, first step = compile time), with a profile of both, and the
+# default's non-blocking batch copies against the trainer's blocking ones (a sync per step); and
 # evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing workers, one copy back) against
 # sentence-transformers' encode and against the forward passes alone, then the same with compiled layers (mBERT's
 # encoding was measured in that run and is host-bound the same way); and this host's tokenizing time per training
@@ -35,9 +36,9 @@ stage() {  # stage NAME SECONDS ARGS...: one benchmark process, its table append
 # Stage limits from the 2026-11-28 H200 run: a base model is built and saved in ~15 s, an eager configuration
 # takes 15-25 s; a whole-model compile of XLM-R needed more than 120 s, a per-layer compile is expected well under it.
 # Stages in order of what the goals need; the limits add up to 540 s, leaving ~60 s for the install and nvidia-smi.
-stage xlmr 200 train_step.py --models xlmr --steps 20 --configs default,compile --profile "$out/profile.txt" --profile-configs default,compile
+stage xlmr 220 train_step.py --models xlmr --steps 20 --configs default,blocking-copy,compile --profile "$out/profile.txt" --profile-configs default,compile
 stage encode 170 encode.py --models xlmr --n 8192 --batch 128,512 --workers 0,4,8 --forward-only --compile
 stage loader 60 loader.py --models xlmr --batches 15
-stage mbert 110 train_step.py --models mbert --steps 20 --configs default,compile
+stage mbert 90 train_step.py --models mbert --steps 20 --configs default,compile
 grep -E "Error|Traceback" "$out/stderr.log" | tail -8
 head -3 "$out/profile.txt" 2>/dev/null

@@ -7,18 +7,19 @@ MFU against the matmul rate measured here, the step's matmul floor, peak memory,
 optimizer step's end to the next (data loading and collation included). Every configuration trains hybrid-0.5 with
 seed 0, so all see the same batches. The configurations (`--configs`, comma-separated):
 
-    baseline     the plain sentence-transformers default: fp32, AdamW (foreach), tokenizing in the main process
-    bf16         + mixed precision (bf16 where supported, else fp16)
-    fused        + fused AdamW
-    default      + tokenizing in dataloader workers = the project default
-    fp16         the project default in fp16 with loss scaling (the T4 setting)
-    eager-attn   the project default with the eager attention implementation instead of SDPA
-    cudnn-attn   the project default with SDPA's cuDNN backend allowed (PyTorch's default; the project turns it off)
-    compile      the project default + torch.compile of each transformer layer (`compile: true`)
-    compile-full the project default + torch.compile of the whole transformer (for its compile time)
-    hardneg      the project default with a hard negative per pair (the paper profile's step)
-    cap          hardneg with the cached (GradCache) loss, mini-batch 32, under a `--cap-gib` GPU memory cap (colab)
-    cap-plain    hardneg under the same cap without the cached loss
+    baseline      the plain sentence-transformers default: fp32, AdamW (foreach), tokenizing in the main process
+    bf16          + mixed precision (bf16 where supported, else fp16)
+    fused         + fused AdamW and non-blocking batch copies to the GPU (`TrainSettings.fast`)
+    default       + tokenizing in dataloader workers = the project default
+    fp16          the project default in fp16 with loss scaling (the T4 setting)
+    eager-attn    the project default with the eager attention implementation instead of SDPA
+    cudnn-attn    the project default with SDPA's cuDNN backend allowed (PyTorch's default; the project turns it off)
+    blocking-copy the project default with each batch copied to the GPU blocking (the trainer's default; a sync per step)
+    compile       the project default + torch.compile of each transformer layer (`compile: true`)
+    compile-full  the project default + torch.compile of the whole transformer (for its compile time)
+    hardneg       the project default with a hard negative per pair (the paper profile's step)
+    cap           hardneg with the cached (GradCache) loss, mini-batch 32, under a `--cap-gib` GPU memory cap (colab)
+    cap-plain     hardneg under the same cap without the cached loss
 
 `--profile FILE` also profiles 5 steps of each `--profile-configs` (default: the project default): GPU busy time
 per step, kernel launches, operators the host dispatches one by one, and the top kernels.
@@ -50,7 +51,7 @@ from hybridlib.encoder import load_encoder
 from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings, train_run
 
-CONFIGS = ("baseline", "bf16", "fused", "default", "fp16", "eager-attn", "cudnn-attn", "compile", "compile-full", "hardneg", "cap", "cap-plain")
+CONFIGS = ("baseline", "bf16", "fused", "default", "fp16", "eager-attn", "cudnn-attn", "blocking-copy", "compile", "compile-full", "hardneg", "cap", "cap-plain")
 
 
 class StepTimer(TrainerCallback):
@@ -139,6 +140,7 @@ def settings_for(config: str, base: TrainSettings) -> TrainSettings:
         "fp16": replace(base, precision="fp16"),
         "eager-attn": base,
         "cudnn-attn": base,
+        "blocking-copy": base,
         "compile": replace(base, compile=True),
         "compile-full": replace(base, compile=True),
         "hardneg": replace(base, hard_negatives=True),
@@ -159,6 +161,12 @@ def cudnn_attention_encoder(*args, **kwargs):
     return model
 
 
+def blocking_copy_arguments(*args, **kwargs):
+    targs = TRAINING_ARGUMENTS(*args, **kwargs)
+    targs.accelerator_config.non_blocking = False
+    return targs
+
+
 def compile_whole(model) -> int:
     model.compile()  # the whole SentenceTransformer, as the trainer's torch_compile would
     return 1
@@ -166,6 +174,8 @@ def compile_whole(model) -> int:
 
 ENCODERS = {"eager-attn": eager_attention_encoder, "cudnn-attn": cudnn_attention_encoder}
 COMPILERS = {"compile-full": compile_whole}
+ARGUMENTS = {"blocking-copy": blocking_copy_arguments}
+TRAINING_ARGUMENTS = training.training_arguments  # the project's, before any configuration patches it
 
 
 def time_config(config: str, model_dir, rows, settings: TrainSettings, measure: int, out, *, profiler=None) -> dict:
@@ -181,6 +191,7 @@ def time_config(config: str, model_dir, rows, settings: TrainSettings, measure: 
     with (
         mock.patch.object(training, "load_encoder", ENCODERS.get(config, load_encoder)),
         mock.patch.object(training, "compile_layers", COMPILERS.get(config, training.compile_layers)),
+        mock.patch.object(training, "training_arguments", ARGUMENTS.get(config, TRAINING_ARGUMENTS)),
         contextlib.redirect_stdout(io.StringIO()),  # no loss lines
     ):
         train_run(str(model_dir), rows, langs, Strategy.parse("hybrid-0.5"), 0, settings, run_dir, callbacks=callbacks)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize(
     "script,args,header",
     [
-        ("train_step.py", ["--tiny", "--steps", "2", "--profile", "{tmp}/profile.txt"], "| model | config | step ms (median)"),
+        ("train_step.py", ["--tiny", "--steps", "2", "--configs", "baseline,default,blocking-copy", "--profile", "{tmp}/profile.txt"], "| model | config | step ms (median)"),
         ("encode.py", ["--tiny", "--forward-only", "--workers", "0,1", "--compile"], "| model | batch | path | passages/s"),
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
         ("loader.py", ["--tiny", "--batches", "3"], "| model | hard negatives | host ms per batch (median)"),
