@@ -24,7 +24,7 @@ import time
 import torch
 from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 
-from hybridlib.encoder import TOKENIZING_WORKERS, PROMPTS, autocast, encode, load_encoder, tokenizing_workers
+from hybridlib.encoder import PROMPTS, autocast, encode, load_encoder, tokenizing_workers
 from hybridlib.training import compile_layers
 
 
@@ -88,7 +88,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     models = ["tiny"] if args.tiny else args.models.split(",")
     n = 256 if args.tiny else args.n
-    workers = sorted({int(w) for w in args.workers.split(",")} if args.workers else {0, tokenizing_workers(device(), TOKENIZING_WORKERS) or 1})
+    workers = sorted({int(w) for w in args.workers.split(",")} if args.workers else {0, tokenizing_workers(device()) or 1})
     pairs, text = text_pairs(limit=0)
     passages = [p[3] for p in pairs][:n]
     rate, rate_label = matmul_tflops()

@@ -23,7 +23,7 @@ import torch
 from common import build_model, cleanup, training_rows, workdir
 
 from hybridlib import training
-from hybridlib.encoder import TOKENIZING_WORKERS, tokenizing_workers
+from hybridlib.encoder import tokenizing_workers
 from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings
 
@@ -62,9 +62,9 @@ def main() -> None:
     batch = 8 if args.tiny else args.batch
     workers = [int(w) for w in args.workers.split(",")]
     rows, text = training_rows(limit=2000 if args.tiny else 0)
-    here = tokenizing_workers("cuda", TOKENIZING_WORKERS)  # what training would use on a GPU of this machine
-    print(f"host: {os.cpu_count()} CPUs, one thread; {text}; batch {batch}; training's default on a GPU here: {here} tokenizing workers")
-    columns = ["model", "hard negatives", "host ms per batch (median)", "min–max ms"] + [f"step floor, {w} workers (ms)" for w in workers]
+    here = tokenizing_workers("cuda")  # what training would use on a GPU of this machine
+    print(f"host: {os.cpu_count()} CPUs, one thread; {text}; batch {batch}; tokenizing workers training would start on a GPU here: {here}")
+    columns = ["model", "hard negatives", "host ms per batch (median)", "min–max ms"] + [f"step floor ms, {w} worker{'s' * (w > 1)}" for w in workers]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     tmp = workdir()

@@ -146,7 +146,7 @@ def encode(
         raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
     if not texts:
         return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
-    workers = tokenizing_workers(model.device.type, TOKENIZING_WORKERS) if workers is None else workers
+    workers = tokenizing_workers(model.device.type) if workers is None else workers
     order = np.argsort([-len(text) for text in texts])  # sentence-transformers' encode order (same ties too)
     batches = [[texts[i] for i in order[start : start + batch_size]] for start in range(0, len(texts), batch_size)]
     loader = torch.utils.data.DataLoader(
@@ -176,16 +176,16 @@ def encode(
 TOKENIZING_WORKERS = 8
 
 
-def tokenizing_workers(device_type: str, most: int) -> int:
-    """Processes that tokenize ahead of the device: on a GPU up to `most`, the CPU cores shared among the
-    processes on this machine (torchrun's LOCAL_WORLD_SIZE) with one core left to each to drive its GPU;
-    0 on a CPU, where the forward and backward passes need the cores."""
+def tokenizing_workers(device_type: str) -> int:
+    """Processes that tokenize ahead of the device: on a GPU up to `TOKENIZING_WORKERS`, the CPU cores shared
+    among the processes on this machine (torchrun's LOCAL_WORLD_SIZE) with one core left to each to drive its
+    GPU; 0 on a CPU, where the forward and backward passes need the cores."""
     import os
 
     if device_type != "cuda":
         return 0
     processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    return max(0, min(most, (os.cpu_count() or 1) // processes - 1))
+    return max(0, min(TOKENIZING_WORKERS, (os.cpu_count() or 1) // processes - 1))
 
 
 def autocast(precision: str, device_type: str):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridlib import storage
-from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, TOKENIZING_WORKERS, load_encoder, tokenizing_workers
+from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, load_encoder, tokenizing_workers
 from hybridlib.samplers import ParallelIndex, Strategy, StrategyBatchSampler, world_size
 
 
@@ -256,7 +256,7 @@ def _loader_workers(requested: int | None) -> int:
 
     if requested is not None:
         return requested
-    return tokenizing_workers("cuda" if torch.cuda.is_available() else "cpu", TOKENIZING_WORKERS)
+    return tokenizing_workers("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _mixed_precision(precision: str) -> tuple[bool, bool]:

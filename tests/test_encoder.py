@@ -99,4 +99,4 @@ def test_tokenizing_workers_share_the_cores_among_gpu_processes(monkeypatch, dev
         monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     else:
         monkeypatch.setenv("LOCAL_WORLD_SIZE", local_procs)
-    assert encoder.tokenizing_workers(device, encoder.TOKENIZING_WORKERS) == expected
+    assert encoder.tokenizing_workers(device) == expected
