@@ -47,7 +47,7 @@ from common import build_model, cleanup, device, flops_per_token, matmul_tflops,
 from transformers import TrainerCallback
 
 from hybridlib import training
-from hybridlib.encoder import load_encoder
+from hybridlib.encoder import PROMPTS, load_encoder
 from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings, train_run
 
@@ -111,12 +111,12 @@ class StepProfiler(TrainerCallback):
         return head + "\n\n" + table
 
 
-def token_stats(model_dir, pairs, max_len: int) -> dict[str, float]:
+def token_stats(model_dir, rows, max_len: int) -> dict[str, float]:
     """Mean real tokens of a query and of a passage, and their mean squared lengths (attention cost)."""
     model = load_encoder(model_dir, max_seq_length=max_len)
     tok, max_len = model.tokenizer, model.max_seq_length
-    q = [len(x) for x in tok([f"query: {p[2]}" for p in pairs], truncation=True, max_length=max_len)["input_ids"]]
-    p = [len(x) for x in tok([f"passage: {p[3]}" for p in pairs], truncation=True, max_length=max_len)["input_ids"]]
+    q = [len(x) for x in tok([PROMPTS["query"] + t for t in rows["query"]], truncation=True, max_length=max_len)["input_ids"]]
+    p = [len(x) for x in tok([PROMPTS["passage"] + t for t in rows["passage"]], truncation=True, max_length=max_len)["input_ids"]]
     mean = statistics.fmean
     return {"q": mean(q), "p": mean(p), "q2": mean([x * x for x in q]), "p2": mean([x * x for x in p])}
 
@@ -219,7 +219,6 @@ def main() -> None:
     models = ["tiny"] if args.tiny else args.models.split(",")
     batch = 8 if args.tiny else args.batch
     rows, text = training_rows(limit=2000 if args.tiny else 0)
-    pairs = [(r["pair_id"], r["lang"], r["query"], r["passage"]) for r in rows]
     rate, rate_label = matmul_tflops()
     columns = ["model", "config", "step ms (median)", "spread", "pairs/s", "real tokens/s", "TFLOP/s", "MFU", "× matmul floor", "peak GiB", "first step s"]
     print_header(rate, rate_label, f"text: {text}; batch {batch}", columns)
@@ -229,7 +228,7 @@ def main() -> None:
         for kind in models:
             model_dir = build_model(kind, tmp)
             params, layers, hidden = flops_per_token(load_encoder(model_dir))
-            stats = token_stats(model_dir, pairs, args.max_len)
+            stats = token_stats(model_dir, rows, args.max_len)
             base = TrainSettings(steps=args.steps + 3, batch_size=batch, max_seq_length=args.max_len, hard_negatives=False, learning_rate=1e-5)
             for config in configs:
                 settings = settings_for(config, base)

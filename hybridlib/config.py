@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from hybridlib.samplers import Strategy
 from hybridlib.encoder import PRECISIONS
+from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
