@@ -14,6 +14,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # heavy import, for annotations only
+    from datasets import Dataset
 
 
 def _add_profile(p: argparse.ArgumentParser) -> None:
@@ -110,7 +114,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_rows(data: str):
+def _training_rows(data: str) -> Dataset:
     """A prepared training set, or for 'smoke' the smoke profile's synthetic training split (same world, same languages)."""
     from hybridlib import records
 
@@ -126,14 +130,14 @@ def _training_rows(data: str):
     return Dataset.from_list(synthetic.training_rows(world, profile.train_languages))
 
 
-def _pair_dataset(rows, languages: str | None):
+def _pair_dataset(rows: Dataset, languages: str | None) -> Dataset:
     from hybridlib.training import pair_dataset
 
     langs = tuple(languages.split(",")) if languages else tuple(sorted(set(rows["lang"])))
     return pair_dataset(rows, langs, hard_negatives=False)
 
 
-def _group_names(rows) -> list[str]:
+def _group_names(rows: Dataset) -> list[str]:
     import pandas as pd
 
     _, names = pd.factorize(pd.Series(rows["pair_id"]))

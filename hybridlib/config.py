@@ -84,7 +84,7 @@ class Profile:
         raise ValueError(f"profile {self.name}: unknown model {name!r}; models are {[m.name for m in self.models]}")
 
 
-def load_profile(name_or_path: str | Path, **overrides) -> Profile:
+def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
     """Read `configs/NAME.yaml` (or a path) and validate it; `overrides` replace top-level keys."""
     path = Path(name_or_path)
     if not path.suffix:

@@ -56,7 +56,18 @@ def sha256_of(path: Path) -> str:
 
 
 def fetch(entry: RemoteFile, cache_dir: Path, *, mirror: str | None = None, allow_unverified: bool = False) -> Path:
-    """Return the verified cached copy of `entry`, downloading (and resuming) it if needed."""
+    """Return the verified cached copy of `entry`, downloading (and resuming) it if needed.
+
+    Args:
+        entry: the registry entry (URL, pinned size and sha256).
+        cache_dir: the download cache; the file lands at `cache_path` only once verified (``.part`` until then).
+        mirror: ``http://host:port/prefix`` to fetch ``https://HOST/PATH`` from ``MIRROR/HOST/PATH`` instead.
+        allow_unverified: keep a file whose size or sha256 differs from the pin, recording it in
+            ``<cache>/unverified.json``, instead of removing it and raising `DownloadError`.
+
+    Returns:
+        The cached file's path.
+    """
     target = cache_path(entry, cache_dir)
     if target.exists():
         return target
@@ -134,7 +145,8 @@ def record_pin(entry: RemoteFile, path: Path, cache_dir: Path) -> None:
 
 
 def fetch_all(entries: list[RemoteFile], cache_dir: Path, *, mirror: str | None = None, allow_unverified: bool = False) -> dict[str, Path]:
-    """Fetch every entry; unreachable ones are reported together in one `DownloadError`."""
+    """Fetch every entry (`fetch`'s arguments); unreachable ones are reported together in one `DownloadError`
+    that lists each URL and the cache path to place it at by hand. Returns {entry name: cached path}."""
     paths, missing = {}, []
     for entry in entries:
         try:

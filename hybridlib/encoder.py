@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hybridlib import storage
 from hybridlib.records import CONTEXT_SEPARATOR
+
+if TYPE_CHECKING:  # heavy imports, for annotations only
+    import contextlib
+
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import normalizers, pre_tokenizers
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -37,6 +44,19 @@ def build_smoke_encoder(
 
     The folder is a plain transformers checkpoint (config.json, model.safetensors, tokenizer files), so it
     loads exactly like a hub id. Skips the work when the folder is already complete.
+
+    Args:
+        corpus: texts to count the WordPiece vocabulary from (`synthetic.pretraining_corpus`).
+        out_dir: the checkpoint folder, written atomically.
+        vocab_size: the most vocabulary entries (specials and every character always fit).
+        hidden_size: BERT's hidden size; the intermediate size is 4 times it.
+        num_layers: transformer layers.
+        num_heads: attention heads.
+        max_length: position embeddings, and so the longest input.
+        seed: the weights' seed.
+
+    Returns:
+        `out_dir`.
     """
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
@@ -74,7 +94,13 @@ def build_smoke_encoder(
     return out_dir
 
 
-def _wordpiece_vocab(corpus: list[str], normalizer, pre_tokenizer, specials: list[str], vocab_size: int) -> dict[str, int]:
+def _wordpiece_vocab(
+    corpus: list[str],
+    normalizer: normalizers.Normalizer,
+    pre_tokenizer: pre_tokenizers.PreTokenizer,
+    specials: list[str],
+    vocab_size: int,
+) -> dict[str, int]:
     """A deterministic WordPiece vocabulary: specials, every character (alone and as ##continuation), then the
     corpus's words by frequency (ties by spelling) up to `vocab_size`.
 
@@ -93,10 +119,21 @@ def _wordpiece_vocab(corpus: list[str], normalizer, pre_tokenizer, specials: lis
     return {t: i for i, t in enumerate(tokens[: max(vocab_size, len(specials) + 2 * len(chars))])}
 
 
-def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None):
+def load_encoder(
+    name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None
+) -> SentenceTransformer:
     """Load a bi-encoder (mean pooling, query/passage prompts) from a local folder or a hub id.
 
     Also turns off PyTorch's cuDNN attention backend for the whole process (why: the comment below).
+
+    Args:
+        name_or_path: a hub id (``xlm-roberta-base``) or a local folder (the smoke encoder, a fine-tuned run).
+        max_seq_length: truncate inputs to this many tokens, never past the model's own limit.
+        device: ``"cuda"``, ``"cpu"``...; None lets sentence-transformers pick.
+        revision: the hub commit to load (None: the default branch).
+
+    Raises:
+        ValueError: the checkpoint pools otherwise than by the mean.
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -115,7 +152,7 @@ def load_encoder(name_or_path: str | Path, *, max_seq_length: int | None = None,
 
 
 def encode(
-    model, texts: list[str], *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None
+    model: SentenceTransformer, texts: list[str], *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None
 ) -> np.ndarray:
     """L2-normalised float32 embeddings, shape (len(texts), dim); `kind` is 'query' or 'passage'.
 
@@ -188,7 +225,7 @@ def tokenizing_workers(device_type: str) -> int:
     return max(0, min(TOKENIZING_WORKERS, (os.cpu_count() or 1) // processes - 1))
 
 
-def autocast(precision: str, device_type: str):
+def autocast(precision: str, device_type: str) -> contextlib.AbstractContextManager:
     """The context an evaluation `precision` computes in: bf16/fp16 autocast on a GPU, nothing for fp32 or on a CPU."""
     import contextlib
 

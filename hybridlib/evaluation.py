@@ -17,12 +17,16 @@ in that language) is skipped and counted under ``skipped``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from hybridlib import metrics, stats
 from hybridlib.records import RetrievalTask, passage_input
+
+if TYPE_CHECKING:  # heavy import, for annotations only
+    from sentence_transformers import SentenceTransformer
 
 SETTINGS = ("mono", "cross", "multi")
 
@@ -50,8 +54,14 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
     """One row per (query, setting) with every metric; ``target`` is the pool's language ('all' for Mul).
 
     Args:
+        task: the queries, the candidates and which candidates are relevant to each query.
         q_emb: (n_queries, dim) L2-normalised, in task order.
         c_emb: (n_candidates, dim) L2-normalised, in task order.
+
+    Returns:
+        Columns ``query_id``, ``key`` (parallel group), ``lang``, ``target``, ``setting``, ``n_relevant`` and one
+        per metric of `_query_metrics`; a row per query and pool of the task's settings (each target language,
+        and 'all' for Mul).
     """
     if len(q_emb) != len(task.queries) or len(c_emb) != len(task.candidates):
         raise ValueError(
@@ -95,7 +105,17 @@ REPORTED = {
 
 
 def summarize(per_query: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:
-    """The metrics.json blocks: per setting and metric, the macro mean, per-language values and a 95 % CI."""
+    """The metrics.json blocks: per setting and metric, the macro mean, per-language values and a 95 % CI.
+
+    Args:
+        per_query: `per_query_scores`' frame.
+        n_boot: bootstrap draws per CI.
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``{"skipped": {setting: n}, "mono" | "cross" | "multi": {metric: {"mean", "per_lang", "ci95"[, "matrix"]}}}``;
+        a setting the task does not define is None.
+    """
     scored = per_query[per_query["n_relevant"] > 0]
     out: dict = {"skipped": {s: int(((per_query["setting"] == s) & (per_query["n_relevant"] == 0)).sum()) for s in SETTINGS}}
     for setting in SETTINGS:
@@ -118,15 +138,19 @@ def summarize(per_query: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
 
 
 def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray, *, n_boot: int = 1000) -> tuple[dict, pd.DataFrame]:
-    """(metrics dict, per-query frame) for embeddings of `task`."""
+    """(metrics dict, per-query frame) for embeddings of `task`: `summarize`'s blocks with the task's name,
+    languages and sizes, and `per_query_scores`' frame. `q_emb` and `c_emb` as in `per_query_scores`."""
     per_query = per_query_scores(task, q_emb, c_emb)
     result = {"dataset": task.name, "languages": task.languages, "n_queries": len(task.queries),
               "n_candidates": len(task.candidates), **summarize(per_query, n_boot=n_boot)}
     return result, per_query
 
 
-def encode_task(model, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """(query, candidate) embeddings of a task: queries alone, candidates with their context."""
+def encode_task(
+    model: SentenceTransformer, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(query, candidate) embeddings of a task, L2-normalised float32 in task order: queries alone, candidates
+    with their context (`records.passage_input`). `batch_size` and `precision` as in `encoder.encode`."""
     from hybridlib.encoder import encode
 
     q_emb = encode(model, [q.text for q in task.queries], kind="query", batch_size=batch_size, precision=precision)
@@ -143,6 +167,7 @@ def save_embeddings(out_dir: str | Path, q_emb: np.ndarray, c_emb: np.ndarray) -
 
 
 def load_embeddings(in_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(queries, candidates) from `save_embeddings`' files (or any encoder's), L2-normalised float32."""
     in_dir = Path(in_dir)
     arrays = []
     for name in ("queries", "candidates"):

@@ -1,7 +1,9 @@
 """Figures, built only from result files (summary.csv, metrics.json) and the samplers' batch plans.
 
 Every figure's title names the profile, the dataset and the model it shows, so a PNG found on its own still
-says what produced it.
+says what produced it. The plotting functions take the summary frame (``summary.csv``, one row per dataset,
+model, strategy and seed), the dataset and model to show, and the profile's name for the title, and
+return the figure for `save`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from hybridlib import storage  # noqa: E402
 from hybridlib.results import strategy_sort_key  # noqa: E402
@@ -22,7 +25,7 @@ from hybridlib.results import strategy_sort_key  # noqa: E402
 SETTING_LABELS = {"mono_map": "Mo (X→X)", "cross_map": "Cr (X→Y)", "multi_map": "Mul (X→all)"}
 
 
-def save(fig, path: str | Path) -> Path:
+def save(fig: Figure, path: str | Path) -> Path:
     """Save a figure as PNG atomically and close it."""
     path = Path(path)
     try:
@@ -38,7 +41,7 @@ def _subset(summary: pd.DataFrame, dataset: str, model: str) -> tuple[pd.DataFra
     return part, sorted(part["strategy"].unique(), key=strategy_sort_key)
 
 
-def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str):
+def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
     """Grouped bars: Mo / Cr / Mul mAP per strategy (mean over seeds, sd as error bar, seeds as dots)."""
     part, order = _subset(summary, dataset, model)
     long = part.melt(id_vars=["strategy", "seed"], value_vars=list(SETTING_LABELS), var_name="setting", value_name="mAP")
@@ -52,7 +55,7 @@ def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: st
     return fig
 
 
-def rank_distance_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str):
+def rank_distance_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
     """Bars: mean rank distance per strategy (lower = less language bias)."""
     part, order = _subset(summary, dataset, model)
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(order)), 3.4))
@@ -76,7 +79,7 @@ def language_pair_matrix(results_dir: str | Path, summary: pd.DataFrame, dataset
     return sum(mats) / len(mats)
 
 
-def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, profile: str):
+def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
     """One heatmap per strategy of query-language x target-language mAP."""
     _, order = _subset(summary, dataset, model)
     cols = min(3, len(order))
@@ -95,7 +98,7 @@ def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, datas
     return fig
 
 
-def batch_composition(counts: dict[str, np.ndarray], languages: tuple[str, ...], title: str):
+def batch_composition(counts: dict[str, np.ndarray], languages: tuple[str, ...], title: str) -> Figure:
     """One heatmap per strategy: how many training pairs had each (query language, passage language)."""
     n = len(counts)
     cols = min(3, n)
@@ -122,7 +125,7 @@ def alpha_points(summary: pd.DataFrame, dataset: str, model: str) -> pd.DataFram
     return part[part["strategy"].str.startswith("hybrid") | part["strategy"].isin(list(alias))]
 
 
-def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str):
+def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure | None:
     """mAP (Mo/Cr/Mul) and rank distance against α, mean ± sd over seeds; None with fewer than 3 α values."""
     points = alpha_points(summary, dataset, model)
     if points["alpha"].nunique() < 3:

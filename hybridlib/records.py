@@ -17,10 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hybridlib import storage
+
+if TYPE_CHECKING:  # heavy import, for annotations only
+    from datasets import Dataset
 
 TRAIN_COLUMNS = ("pair_id", "lang", "query", "passage", "negative", "source")
 
@@ -125,7 +129,7 @@ def save_training_set(chunks: Iterable[list[dict[str, str]]], out_dir: str | Pat
         dataset.save_to_disk(str(tmp))
 
 
-def load_training_set(path: str | Path):
+def load_training_set(path: str | Path) -> Dataset:
     """Load a training set written by `save_training_set`; a missing folder names the step to run."""
     from datasets import load_from_disk
 

@@ -34,7 +34,8 @@ HEADLINE = ("mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_
 STRATEGY_ORDER = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy")
 
 
-def strategy_sort_key(label: str) -> tuple:
+def strategy_sort_key(label: str) -> tuple[int, float]:
+    """Tables' and figures' strategy order: the baselines as in `STRATEGY_ORDER`, then hybrid runs by α."""
     if label in STRATEGY_ORDER:
         return (STRATEGY_ORDER.index(label), 0.0)
     return (len(STRATEGY_ORDER), float(label.split("-", 1)[1]) if "-" in label else 0.0)
@@ -80,12 +81,13 @@ def collect(results_dir: str | Path) -> pd.DataFrame:
 
 
 def write_summary(results_dir: str | Path) -> pd.DataFrame:
+    """`collect`'s frame, written to ``summary.csv`` in `results_dir` (atomically) and returned."""
     summary = collect(results_dir)
     storage.write_text(Path(results_dir) / "summary.csv", summary.to_csv(index=False))
     return summary
 
 
-def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns=HEADLINE) -> pd.DataFrame:
+def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
     """Per strategy: 'mean ± sd' over seeds of each column, and n (seeds); sd is '–' for a single run."""
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
     out = []

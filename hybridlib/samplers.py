@@ -39,9 +39,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sentence_transformers.base.sampler import DefaultBatchSampler
+
+if TYPE_CHECKING:  # for annotations only
+    import torch
+    from datasets import Dataset
 
 STRATEGIES = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid")
 SOURCE_LANGUAGE = "en"
@@ -282,11 +287,11 @@ class StrategyBatchSampler(DefaultBatchSampler):
 
     def __init__(
         self,
-        dataset,
+        dataset: Dataset,
         batch_size: int,
         drop_last: bool = True,
         valid_label_columns: list[str] | None = None,
-        generator=None,
+        generator: torch.Generator | None = None,
         seed: int = 0,
         *,
         strategy: Strategy,
@@ -313,7 +318,7 @@ class StrategyBatchSampler(DefaultBatchSampler):
                 yield rows[rank * b : (rank + 1) * b].tolist()
 
 
-def group_sources(dataset, index: ParallelIndex) -> np.ndarray:
+def group_sources(dataset: Dataset, index: ParallelIndex) -> np.ndarray:
     """(n_groups,) source-dataset id of every group, from a pair dataset's ``source`` column."""
     if "source" not in dataset.column_names:
         raise ValueError("mix_sources needs a 'source' column in the pair dataset (training.pair_dataset adds it)")
@@ -322,7 +327,7 @@ def group_sources(dataset, index: ParallelIndex) -> np.ndarray:
     return sources
 
 
-def index_from_pair_dataset(dataset) -> ParallelIndex:
+def index_from_pair_dataset(dataset: Dataset) -> ParallelIndex:
     """Rebuild the `ParallelIndex` of a pair dataset and check that its rows are in index order."""
     languages = tuple(dataset.features["query_lang"].names)
     if dataset._indices is not None:  # select/shuffle/filter would reorder rows: rows must be in index order

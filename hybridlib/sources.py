@@ -8,17 +8,25 @@ built only when their folder is missing. `load_task` turns a folder of published
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybridlib import download, lareqa, mtop, records, registry, squad, storage
 from hybridlib.records import RetrievalTask
 
+if TYPE_CHECKING:  # annotations only (pipeline imports this module)
+    from hybridlib.config import Profile
+    from hybridlib.pipeline import Paths
+
 
 def cache_dir(root: Path) -> Path:
+    """The download cache: ``$HYBRIDLIB_CACHE``, else ``<root>/cache``."""
     return Path(os.environ.get("HYBRIDLIB_CACHE") or root / "cache")
 
 
-def mirror_for(profile) -> str | None:
+def mirror_for(profile: Profile) -> str | None:
+    """``$HYBRIDLIB_MIRROR``, else the profile's ``mirror`` (None: the publishers' own URLs)."""
     return os.environ.get("HYBRIDLIB_MIRROR") or profile.mirror
 
 
@@ -36,7 +44,7 @@ def load_task(dataset: str, source: Path) -> RetrievalTask:
     raise ValueError(f"unknown dataset {dataset!r}; choose xquad-r, mlqa-r, mtop-parallel or mtop-intent")
 
 
-def prepare(profile, paths) -> None:
+def prepare(profile: Profile, paths: Paths) -> None:
     """Download, verify and build a real profile's training set and evaluation tasks."""
     cache = cache_dir(paths.root)
     real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
@@ -62,7 +70,7 @@ def prepare(profile, paths) -> None:
         by_lang = {"en": files["squad/train"], **{lang: files[f"translate-train/{lang}"] for lang in profile.train_languages if lang != "en"}}
         report = {}
 
-        def chunks():
+        def chunks() -> Iterator[list[dict[str, str]]]:
             for lang, rows, info in squad.language_rows(by_lang, require_negative=profile.train.hard_negatives):
                 report[lang] = info
                 print(f"  train {lang}: {info['rows']} rows, coverage {info['coverage']:.1%}, dropped {info['dropped']}", flush=True)
@@ -80,7 +88,8 @@ def cache_path_folder(dataset: str, files: dict[str, Path]) -> Path:
     return next(path for name, path in files.items() if name.startswith(prefix)).parent
 
 
-def print_download_plan(profile) -> None:
+def print_download_plan(profile: Profile) -> None:
+    """Print the files a profile downloads, with their sizes and URLs (``run_all.sh --dry-run``)."""
     real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
     train_source = profile.train_source if profile.train_source != "synthetic" else ""
     entries = registry.files_for(train_source, real_eval, profile.train_languages)

@@ -30,6 +30,10 @@ def bootstrap_ci(rows: pd.DataFrame, metric: str, *, n_boot: int = 1000, seed: i
 
     Args:
         rows: per-query rows (`evaluation.per_query_scores`) of one setting, with columns key, lang, target, metric.
+        metric: the column to average, e.g. ``"map"``.
+        n_boot: bootstrap draws.
+        seed: the draws' seed (same seed, same CI).
+        level: the CI's coverage.
 
     Returns:
         [low, high]; [nan, nan] when `rows` is empty.
@@ -49,6 +53,13 @@ def paired_test(a: pd.DataFrame, b: pd.DataFrame, metric: str, *, n_perm: int = 
 
     Under the null (the two runs are exchangeable), each group's difference is as likely to have either
     sign. The statistic is the macro mean difference, so it matches the tables.
+
+    Args:
+        a: per-query rows of one setting for run (or seed-averaged strategy) A, as in `bootstrap_ci`.
+        b: the same for B; rows are paired on (key, lang, target).
+        metric: the column compared, e.g. ``"map"``.
+        n_perm: random sign flips drawn for the null distribution.
+        seed: the flips' and the bootstrap's seed.
 
     Returns:
         {"diff": observed difference, "p": two-sided p-value, "ci95_low"/"ci95_high": bootstrap CI of the difference}.

@@ -14,7 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for annotations only
+    import numpy as np
+    import pandas as pd
 
 
 @contextmanager
@@ -73,7 +77,7 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def write_npy(path: str | Path, array) -> None:
+def write_npy(path: str | Path, array: np.ndarray) -> None:
     """Save a numpy array to `path` (.npy) atomically."""
     import numpy as np
 
@@ -81,7 +85,7 @@ def write_npy(path: str | Path, array) -> None:
         np.save(tmp, array)
 
 
-def write_csv_gz(path: str | Path, frame) -> None:
+def write_csv_gz(path: str | Path, frame: pd.DataFrame) -> None:
     """Write a pandas frame as gzip-compressed CSV, atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, compression="gzip")

@@ -13,12 +13,23 @@ import functools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hybridlib import storage
 from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, load_encoder, tokenizing_workers
 from hybridlib.samplers import ParallelIndex, Strategy, StrategyBatchSampler, world_size
+
+if TYPE_CHECKING:  # heavy imports, for annotations only
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from torch import nn
+    from transformers import TrainerCallback
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ class TrainSettings:
             raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
 
 
-def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
+def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: bool) -> Dataset:
     """Every (group, query language, passage language) pair of a training set, as ids resolved on access.
 
     Args:
@@ -104,7 +115,7 @@ def pair_dataset(rows, languages: tuple[str, ...], *, hard_negatives: bool):
 
 def train_run(
     base_model: str,
-    rows,
+    rows: Dataset,
     languages: tuple[str, ...],
     strategy: Strategy,
     seed: int,
@@ -112,12 +123,27 @@ def train_run(
     out_dir: str | Path,
     *,
     revision: str | None = None,
-    callbacks: list | None = None,
+    callbacks: list[TrainerCallback] | None = None,
 ) -> Path:
     """Fine-tune `base_model` with one strategy and write the encoder to ``out_dir/model``.
 
     Resumes from the newest checkpoint under ``out_dir/checkpoints`` when one exists; the final model folder
     appears only when training has finished (atomic rename).
+
+    Args:
+        base_model: a hub id or a local transformers checkpoint (`load_encoder`).
+        rows: the training set (`records.load_training_set`), one row per (group, language).
+        languages: the training languages the sampler draws from.
+        strategy: the batching strategy (`samplers.Strategy.parse("hybrid-0.5")` etc.).
+        seed: the trainer's seed and data seed; the same seed gives the same batches (and, on a CPU, weights).
+        settings: the profile's optimisation settings, equal for every strategy.
+        out_dir: the run folder: ``model/``, ``train_log.json``, ``base_model.json`` and, while training,
+            ``checkpoints/``.
+        revision: the hub commit of `base_model` (None: the default branch).
+        callbacks: extra trainer callbacks (the tests use one to interrupt a run).
+
+    Returns:
+        The folder of the fine-tuned encoder, ``out_dir/model``.
     """
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -142,7 +168,7 @@ def train_run(
 
 def make_trainer(
     base_model: str,
-    rows,
+    rows: Dataset,
     languages: tuple[str, ...],
     strategy: Strategy,
     seed: int,
@@ -150,9 +176,13 @@ def make_trainer(
     ckpt_dir: Path,
     *,
     revision: str | None = None,
-    callbacks: list | None = None,
-):
-    """The `SentenceTransformerTrainer` of one run (model, pair dataset, sampler, loss), before any step."""
+    callbacks: list[TrainerCallback] | None = None,
+) -> SentenceTransformerTrainer:
+    """The `SentenceTransformerTrainer` of one run (model, pair dataset, sampler, loss), before any step.
+
+    Takes `train_run`'s arguments, with `ckpt_dir` the trainer's output folder (checkpoints). `train_run` calls
+    it; `benchmarks/loader.py` and `benchmarks/train_step.py` time its dataloader and steps.
+    """
     import pyarrow.compute as pc
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -170,8 +200,18 @@ def make_trainer(
     return SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
 
 
-def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, ckpt_dir: Path, ranks: int):
-    """The trainer's arguments: the profile's optimisation settings, our batch sampler, the prompts."""
+def training_arguments(
+    settings: TrainSettings, strategy: Strategy, seed: int, ckpt_dir: Path, ranks: int
+) -> SentenceTransformerTrainingArguments:
+    """The trainer's arguments: the profile's optimisation settings, our batch sampler, the prompts.
+
+    Args:
+        settings: the profile's optimisation settings; `settings.batch_size` is the global batch.
+        strategy: the batching strategy, handed to `StrategyBatchSampler` through ``batch_sampler``.
+        seed: the trainer's seed and data seed.
+        ckpt_dir: the trainer's output folder (checkpoints).
+        ranks: processes in the run (torchrun's world size); each gets ``batch_size // ranks`` pairs per step.
+    """
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
@@ -209,7 +249,7 @@ def training_arguments(settings: TrainSettings, strategy: Strategy, seed: int, c
     )
 
 
-def compile_layers(model) -> int:
+def compile_layers(model: SentenceTransformer) -> int:
     """torch.compile each transformer layer of a `load_encoder` model in place ("regional compilation").
 
     The layers share one compiled graph (their code is the same and their weights are graph inputs), so
@@ -234,11 +274,12 @@ def compile_layers(model) -> int:
     return len(blocks)
 
 
-def make_loss(model, settings: TrainSettings, *, gather: bool = False):
+def make_loss(model: SentenceTransformer, settings: TrainSettings, *, gather: bool = False) -> nn.Module:
     """InfoNCE with in-batch negatives (scale 20); the cached (GradCache) variant when `cached_minibatch` > 0.
 
     Both give the same loss and gradients (tested); the cached one embeds `cached_minibatch` pairs at a
-    time, so batch 100 fits a 16 GB T4.
+    time, so batch 100 fits a 16 GB T4. With `gather` (several ranks), each rank scores its queries against the
+    passages of every rank, so the negatives come from the whole global batch.
     """
     from sentence_transformers.sentence_transformer.losses import (
         CachedMultipleNegativesRankingLoss,
