@@ -3,11 +3,14 @@
 - `collect` walks ``results/<profile>/eval/**/metrics.json`` (with each one's config.json) into one row per
   (dataset, model, strategy, seed).
 - `mean_sd_table` gives mean ± sd over seeds per strategy; `significance_table` compares a reference
-  strategy with every other one by a paired sign-flip test on per-query values averaged over seeds.
+  strategy with every other one by a paired sign-flip test on per-query values averaged over seeds (how sure
+  the evaluation queries make the gap); `seed_table` compares the same pairs by Welch's t-test over the
+  seeds' macro means (whether another training seed would keep it).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +35,13 @@ SUMMARY_METRICS = {
 }
 HEADLINE = ("mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_r10", "rank_distance")
 STRATEGY_ORDER = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy")
+# the comparisons' columns: summary column, setting, metric
+COMPARED = (
+    ("mono_map", "mono", "map"),
+    ("cross_map", "cross", "map"),
+    ("multi_map", "multi", "map"),
+    ("rank_distance", "multi", "rank_distance"),
+)
 
 
 def strategy_sort_key(label: str) -> tuple[int, float]:
@@ -120,16 +130,39 @@ def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: 
     for other in strategies:
         alt = per_query_mean(results_dir, summary, dataset, model, other)
         row = {"comparison": f"{reference} − {other}"}
-        for column, setting, metric in (("mono_map", "mono", "map"), ("cross_map", "cross", "map"), ("multi_map", "multi", "map"), ("rank_distance", "multi", "rank_distance")):
+        for column, setting, metric in COMPARED:
             test = stats.paired_test(ref[ref["setting"] == setting], alt[alt["setting"] == setting], metric)
-            digits = 1 if column == "rank_distance" else 3
-            row[column] = f"{test['diff']:+.{digits}f} [{test['ci95_low']:+.{digits}f}, {test['ci95_high']:+.{digits}f}] p={test['p']:.3g}"
+            row[column] = _comparison_cell(test, column)
         rows.append(row)
     return pd.DataFrame(rows).set_index("comparison")
 
 
+def seed_table(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
+    """`reference` minus each other strategy over training seeds: difference of seed means, Welch 95 % CI and p."""
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+    ref = part[part["strategy"] == reference]
+    rows = []
+    for other in sorted(set(part["strategy"]) - {reference}, key=strategy_sort_key):
+        alt = part[part["strategy"] == other]
+        row = {"comparison": f"{reference} − {other}", "seeds": f"{len(ref)} vs {len(alt)}"}
+        for column, _, _ in COMPARED:
+            a, b = ref[column].dropna(), alt[column].dropna()
+            row[column] = _comparison_cell(stats.seed_test(a, b), column) if len(a) and len(b) else "–"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("comparison")
+
+
+def _comparison_cell(test: dict[str, float], column: str) -> str:
+    """'+diff [low, high] p=…' (rank distance to 1 decimal, the rest to 3); no CI or p where they are nan."""
+    digits = 1 if column == "rank_distance" else 3
+    if math.isnan(test["p"]):  # no spread across seeds to test against
+        return f"{test['diff']:+.{digits}f} (no spread)"
+    return f"{test['diff']:+.{digits}f} [{test['ci95_low']:+.{digits}f}, {test['ci95_high']:+.{digits}f}] p={test['p']:.3g}"
+
+
 def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
-    """Markdown tables per (dataset, model): mean ± sd over seeds, and paired tests against the hybrid run."""
+    """Markdown tables per (dataset, model): mean ± sd over seeds; the hybrid run against every other strategy,
+    paired over the evaluation queries (`significance_table`) and across training seeds (`seed_table`)."""
     results_dir = Path(results_dir)
     summary = pd.read_csv(results_dir / "summary.csv")
     written = []
@@ -153,6 +186,15 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
                 "and the two-sided p of a paired sign-flip test over parallel groups (10,000 permutations).",
                 "",
                 significance_table(results_dir, summary, dataset, model, reference).to_markdown(),
+                "",
+                f"## {reference} against each strategy, across training seeds",
+                "",
+                "Difference of the seeds' mean macro means, with the 95 % CI and two-sided p of Welch's t-test over "
+                "seeds (a one-sample test against a strategy with a single run, such as off-the-shelf). The paired "
+                "test above averages seeds before testing, so it leaves this seed-to-seed variation out; a gap that "
+                "another training seed might reverse shows here as a wide CI.",
+                "",
+                seed_table(summary, dataset, model, reference).to_markdown(),
             ]
         path = results_dir / "tables" / f"{dataset}__{model}.md"
         storage.write_text(path, "\n".join(lines) + "\n")

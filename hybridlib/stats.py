@@ -1,8 +1,11 @@
-"""Uncertainty: bootstrap CIs over parallel groups and paired tests between two runs on the same queries.
+"""Uncertainty: bootstrap CIs over parallel groups, paired tests between two runs on the same queries, and a
+test across training seeds.
 
 The unit of resampling is the parallel group (the query's relevance ``key``): translations of one question
 are not independent observations, so they are drawn together (a cluster bootstrap). Every statistic is the
-macro mean over (query language, target) cells of per-cell means, the number the tables report.
+macro mean over (query language, target) cells of per-cell means, the number the tables report. Those
+describe the uncertainty from the evaluation queries; `seed_test` describes the one from training (another
+seed, another run).
 """
 
 from __future__ import annotations
@@ -79,3 +82,42 @@ def paired_test(a: pd.DataFrame, b: pd.DataFrame, metric: str, *, n_perm: int = 
     p = (1 + int((np.abs(null) >= abs(observed) - 1e-12).sum())) / (1 + n_perm)
     low, high = bootstrap_ci(merged, "diff", seed=seed)
     return {"diff": observed, "p": p, "ci95_low": low, "ci95_high": high}
+
+
+def seed_test(a: np.ndarray | list[float], b: np.ndarray | list[float], *, level: float = 0.95) -> dict[str, float]:
+    """Welch's t-test of mean(a) - mean(b) over training seeds: the seed-to-seed variation `paired_test` leaves out.
+
+    `paired_test` averages each query over seeds first, so its p and CI describe the evaluation queries, not
+    another training run. This test takes one number per seed (a run's macro mean, as in summary.csv), so a
+    gap smaller than the seeds' spread gets a large p. With 3 seeds a side it has few degrees of freedom and
+    little power. Computed by `scipy.stats.ttest_ind(a, b, equal_var=False)`.
+
+    Args:
+        a: one value per seed of strategy A.
+        b: the same for strategy B. A single value is taken as fixed (off-the-shelf has no seed), which makes
+            it a one-sample test of `a` against it (`scipy.stats.ttest_1samp`).
+        level: the CI's coverage.
+
+    Returns:
+        {"diff", "p", "ci95_low", "ci95_high", "df"}: the difference of seed means, the two-sided p, the CI of
+        the difference and Welch's degrees of freedom; p, CI and df are nan when neither side has two seeds
+        or every seed gave the same value.
+    """
+    from scipy import stats as scipy_stats
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not len(a) or not len(b):
+        raise ValueError(f"seed_test needs a value per seed on both sides, got {len(a)} and {len(b)}")
+    out = {"diff": float(a.mean() - b.mean()), "p": float("nan"), "ci95_low": float("nan"), "ci95_high": float("nan"), "df": float("nan")}
+    spread = [x for x in (a, b) if len(x) > 1]
+    if not spread or all(np.ptp(x) == 0 for x in spread):
+        return out
+    if len(a) > 1 and len(b) > 1:
+        result, shift = scipy_stats.ttest_ind(a, b, equal_var=False), 0.0
+    elif len(b) == 1:
+        result, shift = scipy_stats.ttest_1samp(a, b[0]), b[0]
+    else:  # a is the fixed one: test b against it and turn the sign around
+        result, shift = scipy_stats.ttest_1samp(-b, -a[0]), -a[0]
+    ci = result.confidence_interval(level)
+    out.update(p=float(result.pvalue), ci95_low=float(ci.low - shift), ci95_high=float(ci.high - shift), df=float(result.df))
+    return out

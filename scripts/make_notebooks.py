@@ -95,7 +95,7 @@ NOTEBOOKS = {
         ("code", COLAB),
         ("params", PARAMETERS),
         ("code", SETUP),
-        ("md", "## Tables: mean ± sd over seeds, and paired tests against hybrid"),
+        ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds"),
         ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    display(Markdown(path.read_text()))"),
         ("md", "## Figures"),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),

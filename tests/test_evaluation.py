@@ -95,6 +95,37 @@ def test_bootstrap_ci_brackets_the_mean_and_paired_test_detects_a_shift():
     assert same["p"] > 0.001
 
 
+def test_seed_test_is_welch_and_a_single_run_is_a_fixed_value():
+    from scipy.stats import ttest_1samp, ttest_ind
+
+    a, b = [0.31, 0.37, 0.30, 0.36], [0.28, 0.29, 0.30]  # unequal sizes and spreads: Welch differs from Student
+    test, welch = stats.seed_test(a, b), ttest_ind(a, b, equal_var=False)
+    assert test["diff"] == pytest.approx(np.mean(a) - np.mean(b)) and test["p"] == pytest.approx(welch.pvalue)
+    assert [test["ci95_low"], test["ci95_high"]] == pytest.approx(list(welch.confidence_interval()))
+    fixed = stats.seed_test(a, [0.2])  # off-the-shelf: one run, no seed
+    assert fixed["p"] == pytest.approx(ttest_1samp(a, 0.2).pvalue) and fixed["ci95_low"] > 0
+    flipped = stats.seed_test([0.2], a)
+    assert flipped["diff"] == pytest.approx(-fixed["diff"]) and flipped["p"] == pytest.approx(fixed["p"])
+    assert [flipped["ci95_low"], flipped["ci95_high"]] == pytest.approx([-fixed["ci95_high"], -fixed["ci95_low"]])
+    assert np.isnan(stats.seed_test([0.5, 0.5], [0.4])["p"]) and np.isnan(stats.seed_test([0.5], [0.4])["p"])
+
+
+def test_seed_table_keeps_the_seed_spread_that_the_paired_test_averages_away():
+    from hybridlib.results import seed_table
+
+    rows = []
+    for strategy, values in {"xy": [0.40, 0.46, 0.52], "hybrid-0.5": [0.47, 0.41, 0.53], "off-the-shelf": [0.10]}.items():
+        for seed, v in enumerate(values):
+            rows.append({"dataset": "d", "model": "m", "strategy": strategy, "seed": seed, "mono_map": v, "cross_map": v,
+                         "multi_map": v, "rank_distance": 100 * v})
+    table = seed_table(pd.DataFrame(rows), "d", "m", "hybrid-0.5")
+    assert list(table.index) == ["hybrid-0.5 − off-the-shelf", "hybrid-0.5 − xy"]
+    assert table.loc["hybrid-0.5 − xy", "seeds"] == "3 vs 3"
+    p_xy = float(table.loc["hybrid-0.5 − xy", "mono_map"].split("p=")[1])
+    p_base = float(table.loc["hybrid-0.5 − off-the-shelf", "mono_map"].split("p=")[1])
+    assert p_xy > 0.5 and p_base < 0.01, table.to_string()
+
+
 def test_evaluate_cli_with_a_model_folder(tmp_path, smoke_encoder):
     src = write_lareqa(tmp_path / "src", langs=LANGS)
     out = tmp_path / "m.json"
