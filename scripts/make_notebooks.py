@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REPO_URL = "https://github.com/hybridlib/hybridlib"
 
 PARAMETERS = '''profile: str = "smoke"  # configs/<profile>.yaml, or a path to a profile YAML
-home: str = ""  # folder for data/, results/, figures/; "" = $HYBRIDLIB_HOME or the repository'''
+home: str = ""  # folder for data/, results/, figures/; empty: $HYBRIDLIB_HOME, else the repository'''
 
 COLAB = f'''# On Colab: install hybridlib (keeps Colab's torch) and keep outputs on Drive when it is mounted.
 import os, sys

@@ -27,8 +27,11 @@ TINY = {
 
 
 def test_notebooks_are_committed_without_outputs():
+    from papermill.inspection import inspect_notebook
+
     assert len(NOTEBOOKS) == 4
     for path in NOTEBOOKS:
+        assert set(inspect_notebook(str(path))) == {"profile", "home"}, f"{path.name}: papermill cannot read its parameters"
         nb = nbformat.read(path, as_version=4)
         assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), f"{path.name}: no parameters cell"
         assert nb.cells[0].cell_type == "markdown", f"{path.name} must open with what it does and why"
