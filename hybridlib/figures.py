@@ -48,7 +48,7 @@ def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: st
     long["setting"] = long["setting"].map(SETTING_LABELS)
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(order)), 3.8))
     sns.barplot(data=long, x="strategy", y="mAP", hue="setting", order=order, errorbar="sd", ax=ax, alpha=0.85)
-    sns.stripplot(data=long, x="strategy", y="mAP", hue="setting", order=order, dodge=True, ax=ax, color="k", size=3, legend=False)
+    sns.stripplot(data=long, x="strategy", y="mAP", hue="setting", order=order, dodge=True, ax=ax, palette="dark:k", size=3, legend=False)
     ax.set_title(f"mAP by batching strategy · {dataset} · {model} · profile {profile} (bars: mean ± sd over seeds)", fontsize=9)
     ax.set_ylim(0, 1)
     ax.legend(title=None, fontsize=8)
