@@ -31,8 +31,10 @@ home=$(cd "${HYBRIDLIB_HOME:-.}" && pwd)
 out="$home/results/$profile/notebooks"
 mkdir -p "$out"
 export HYBRIDLIB_HOME="$home" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_DISABLE_PROGRESS_BARS=1
-# tqdm's "IProgress not found" (no ipywidgets): the libraries' progress bars are off in these runs anyway
-export PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}ignore:IProgress not found"
+# library progress bars turn into walls of carriage returns in the logs (sentence-transformers' model-card
+# "Computing widget examples" at every run's start); hybridlib prints a plain line per unit of work instead.
+# With them off, tqdm's "IProgress not found" warning (no ipywidgets) says nothing useful either.
+export TQDM_DISABLE=1 PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}ignore:IProgress not found"
 start=$SECONDS
 for notebook in notebooks/0*.ipynb; do
   name=$(basename "$notebook")
