@@ -106,7 +106,10 @@ def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tupl
         for col in columns:
             digits = 1 if col == "rank_distance" else 3
             mean, sd = group[col].mean(), group[col].std(ddof=1)
-            row[col] = f"{mean:.{digits}f} ± {sd:.{digits}f}" if len(group) > 1 else f"{mean:.{digits}f} ± –"
+            if group[col].isna().all():
+                row[col] = "–"  # the task has no such setting (mtop-parallel has no Mo)
+            else:
+                row[col] = f"{mean:.{digits}f} ± {sd:.{digits}f}" if len(group) > 1 else f"{mean:.{digits}f} ± –"
         out.append(row)
     return pd.DataFrame(out).set_index("strategy")
 
@@ -131,8 +134,9 @@ def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: 
         alt = per_query_mean(results_dir, summary, dataset, model, other)
         row = {"comparison": f"{reference} − {other}"}
         for column, setting, metric in COMPARED:
-            test = stats.paired_test(ref[ref["setting"] == setting], alt[alt["setting"] == setting], metric)
-            row[column] = _comparison_cell(test, column)
+            a, b = ref[ref["setting"] == setting], alt[alt["setting"] == setting]
+            # "–": the task has no such setting (mtop-parallel has no Mo)
+            row[column] = _comparison_cell(stats.paired_test(a, b, metric), column) if len(a) and len(b) else "–"
         rows.append(row)
     return pd.DataFrame(rows).set_index("comparison")
 
@@ -210,7 +214,8 @@ def ci_table(summary: pd.DataFrame) -> pd.DataFrame:
         row = {"dataset": dataset, "model": model, "strategy": strategy, "n": len(group)}
         for col in HEADLINE:
             digits = 1 if col == "rank_distance" else 3
-            row[col] = f"{group[col].mean():.{digits}f} [{first[col + '_ci_low']:.{digits}f}, {first[col + '_ci_high']:.{digits}f}]"
+            low, high = first[col + "_ci_low"], first[col + "_ci_high"]
+            row[col] = "–" if group[col].isna().all() else f"{group[col].mean():.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
         out.append(row)
     frame = pd.DataFrame(out)
     frame["_order"] = frame["strategy"].map(strategy_sort_key)

@@ -12,7 +12,7 @@ import yaml
 from conftest import shared
 from fixtures import LoopbackServer, lareqa_json, sha256, squad_json, write_mtop_zip
 
-from hybridlib import download, lareqa, registry
+from hybridlib import download, figures, lareqa, registry, results
 from hybridlib.cli import main
 from hybridlib.config import load_profile
 from hybridlib.pipeline import Paths, evaluate_all, prepare, train_all
@@ -87,6 +87,13 @@ def test_whole_paper_data_path_offline(mirror, tmp_path, capsys):
         assert 0 <= metrics["multi"]["map"]["mean"] <= 1
     mlqa = json.loads((paths.eval_dir("mlqa-r", profile.runs()[0]) / "metrics.json").read_text())
     assert mlqa["skipped"]["cross"] == 6, "q1 is missing in hi: 6 other languages' q1 queries skip the hi target"
+    # notebook 04's stages on every real dataset (mtop-parallel has no Mo setting)
+    summary = results.write_summary(paths.results)
+    tables = results.write_tables(paths.results, profile.name)
+    assert {p.name for p in tables} == {f"{d}__tiny.md" for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")}
+    assert "| hybrid-0.5 − off-the-shelf | –  " in (paths.results / "tables" / "mtop-parallel__tiny.md").read_text()
+    assert results.ci_table(summary).loc[("mtop-parallel", "tiny", "hybrid-0.5"), "mono_map"] == "–"
+    assert figures.write_all(paths.results, paths.figures, profile.name)
     # a rerun downloads nothing and redoes nothing
     n = len(mirror.requests)
     prepare(profile, paths)
