@@ -15,7 +15,7 @@ from fixtures import LoopbackServer, lareqa_json, sha256, squad_json, write_mtop
 from hybridlib import download, figures, lareqa, registry, results
 from hybridlib.cli import main
 from hybridlib.config import load_profile
-from hybridlib.pipeline import Paths, evaluate_all, prepare, train_all
+from hybridlib.pipeline import Paths, batch_composition_figure, evaluate_all, example_group, prepare, show_top_k, train_all
 
 pytestmark = pytest.mark.slow
 TRAIN_LANGS = ("en", "de", "zh")
@@ -94,6 +94,10 @@ def test_whole_paper_data_path_offline(mirror, tmp_path, capsys):
     assert "| hybrid-0.5 − off-the-shelf | –  " in (paths.results / "tables" / "mtop-parallel__tiny.md").read_text()
     assert results.ci_table(summary).loc[("mtop-parallel", "tiny", "hybrid-0.5"), "mono_map"] == "–"
     assert figures.write_all(paths.results, paths.figures, profile.name)
+    # and the notebooks' other displays, on real-format data
+    assert set(example_group(paths).index.get_level_values("lang")) <= set(TRAIN_LANGS)
+    assert len(show_top_k(profile, paths, n_queries=2, k=3)) == 6
+    assert batch_composition_figure(profile, paths).exists()
     # a rerun downloads nothing and redoes nothing
     n = len(mirror.requests)
     prepare(profile, paths)
