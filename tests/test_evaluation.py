@@ -141,3 +141,13 @@ def test_plan_prints_runs_downloads_and_time(capsys):
     assert "36 fine-tuned" in out and "xlmr/hybrid-0.25/seed2" in out
     assert "downloads: 28 files, 1.88 GB + unpinned ['mtop/zip']" in out and "h100" in out
     assert main(["plan", "--profile", "nope"]) == 2
+
+
+@pytest.mark.parametrize("name", ["smoke", "paper", "colab"])
+def test_every_shipped_profile_loads_and_plans(name, capsys):
+    """The colab profile is only ever opened on Colab: a typo in it must fail here, not there."""
+    from hybridlib.config import CONFIG_DIR
+
+    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == ["colab", "paper", "smoke"]
+    assert main(["plan", "--profile", name]) == 0
+    assert "fine-tuned" in capsys.readouterr().out
