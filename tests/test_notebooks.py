@@ -76,3 +76,15 @@ def test_prepared_data_is_rebuilt_when_its_config_changes(tmp_path):
     changed = prepare(profile_from_dict(raw), paths)
     train = changed.loc[("train", "pairs")]
     assert set(train[train > 0].index) == {"de", "en"}, "the training set was rebuilt for the new languages"
+
+
+def test_failed_cell_names_the_cell_and_the_error(tmp_path, capsys):
+    """run_all.sh's one-line failure message: which cell raised what."""
+    from hybridlib.cli import main
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("train_all(cfg, paths)")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="batch_size 7 is not divisible", traceback=[])]
+    nbformat.write(nb, tmp_path / "done.ipynb")
+    assert main(["failed-cell", str(tmp_path / "done.ipynb")]) == 0
+    assert capsys.readouterr().out.strip() == "cell 2 (`train_all(cfg, paths)`): ValueError: batch_size 7 is not divisible"
