@@ -20,9 +20,16 @@ import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from hybridlib import storage  # noqa: E402
-from hybridlib.results import strategy_sort_key  # noqa: E402
+from hybridlib.results import (  # noqa: E402
+    COMPARED,
+    query_comparisons,
+    reference_strategy,
+    seed_comparisons,
+    strategy_sort_key,
+)
 
 SETTING_LABELS = {"mono_map": "Mo (X→X)", "cross_map": "Cr (X→Y)", "multi_map": "Mul (X→all)"}
+COMPARISON_LABELS = {**{k: f"{v} mAP" for k, v in SETTING_LABELS.items()}, "rank_distance": "rank distance (lower is better)"}
 
 
 def save(fig: Figure, path: str | Path) -> Path:
@@ -146,6 +153,34 @@ def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -
     return fig
 
 
+def comparison_forest(
+    query: pd.DataFrame, seeds: pd.DataFrame, reference: str, dataset: str, model: str, profile: str
+) -> Figure:
+    """`reference` minus each other strategy, one panel per compared metric: the difference, its 95 % CI over the
+    evaluation queries (thick, `results.query_comparisons`) and across training seeds (thin,
+    `results.seed_comparisons`), and zero. A gap is settled only where the thin bar stays off zero."""
+    others = list(dict.fromkeys(query["strategy"]))
+    y = np.arange(len(others))
+    columns = [column for column, _, _ in COMPARED]
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.1 * len(columns), 1.7 + 0.45 * len(others)), sharey=True)
+    for ax, column in zip(axes, columns):
+        q = query[query["column"] == column].set_index("strategy").reindex(others)
+        s = seeds[seeds["column"] == column].set_index("strategy").reindex(others)
+        ax.set_title(COMPARISON_LABELS[column], fontsize=9)
+        ax.axvline(0, color="0.6", lw=0.8)
+        if q["diff"].isna().all():
+            ax.text(0.5, 0.5, "not defined\nfor this task", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+            continue
+        ax.errorbar(s["diff"], y, xerr=[s["diff"] - s["low"], s["high"] - s["diff"]], fmt="none", ecolor="0.35", elinewidth=0.9, capsize=3)
+        ax.errorbar(q["diff"], y, xerr=[q["diff"] - q["low"], q["high"] - q["diff"]], fmt="o", color="tab:blue", elinewidth=3.5, markersize=4)
+    axes[0].set_yticks(y, [f"− {other}" for other in others])
+    axes[0].invert_yaxis()
+    fig.suptitle(f"{reference} minus each strategy · {dataset} · {model} · profile {profile}\n"
+                 "thick: 95 % CI over the evaluation queries (paired); thin: 95 % CI across training seeds (Welch)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) -> list[Path]:
     """Every result figure of a profile, one set per (dataset, model)."""
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
@@ -159,4 +194,11 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         sweep = alpha_sweep(summary, dataset, model, profile)
         if sweep is not None:
             written.append(save(sweep, figures_dir / f"{stem}__alpha_sweep.png"))
+        part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+        reference = reference_strategy(set(part["strategy"]))
+        if reference:
+            query = query_comparisons(results_dir, summary, dataset, model, reference)
+            seeds = seed_comparisons(summary, dataset, model, reference)
+            forest = comparison_forest(query, seeds, reference, dataset, model, profile)
+            written.append(save(forest, figures_dir / f"{stem}__comparisons.png"))
     return written

@@ -125,43 +125,85 @@ def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str,
     return stacked.groupby(keys, as_index=False).mean(numeric_only=True)
 
 
-def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
-    """`reference` minus each other strategy: difference, 95 % bootstrap CI and paired-test p per headline metric."""
+def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
+    """`reference` minus each other strategy over the evaluation queries: one row per (strategy, `COMPARED` column)
+    with ``diff``, ``low``, ``high`` (95 % bootstrap CI) and ``p`` of `stats.paired_test` on per-query values
+    averaged over seeds; NaN where the task lacks the setting (mtop-parallel has no Mo)."""
     ref = per_query_mean(results_dir, summary, dataset, model, reference)
-    strategies = sorted(set(summary[(summary["dataset"] == dataset) & (summary["model"] == model)]["strategy"]) - {reference}, key=strategy_sort_key)
     rows = []
-    for other in strategies:
+    for other in _others(summary, dataset, model, reference):
         alt = per_query_mean(results_dir, summary, dataset, model, other)
-        row = {"comparison": f"{reference} − {other}"}
         for column, setting, metric in COMPARED:
             a, b = ref[ref["setting"] == setting], alt[alt["setting"] == setting]
-            # "–": the task has no such setting (mtop-parallel has no Mo)
-            row[column] = _comparison_cell(stats.paired_test(a, b, metric), column) if len(a) and len(b) else "–"
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("comparison")
+            test = stats.paired_test(a, b, metric) if len(a) and len(b) else {}
+            rows.append({"strategy": other, "column": column, **_numbers(test)})
+    return pd.DataFrame(rows)
+
+
+def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
+    """`reference` minus each other strategy across training seeds: one row per (strategy, `COMPARED` column)
+    with ``diff``, ``low``, ``high`` and ``p`` of `stats.seed_test` on the seeds' macro means, and ``seeds``."""
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+    ref = part[part["strategy"] == reference]
+    rows = []
+    for other in _others(summary, dataset, model, reference):
+        alt = part[part["strategy"] == other]
+        for column, _, _ in COMPARED:
+            a, b = ref[column].dropna(), alt[column].dropna()
+            test = stats.seed_test(a, b) if len(a) and len(b) else {}
+            rows.append({"strategy": other, "column": column, "seeds": f"{len(ref)} vs {len(alt)}", **_numbers(test)})
+    return pd.DataFrame(rows)
+
+
+def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
+    """`reference` minus each other strategy: difference, 95 % bootstrap CI and paired-test p per headline metric."""
+    return _comparison_table(query_comparisons(results_dir, summary, dataset, model, reference), reference)
 
 
 def seed_table(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
     """`reference` minus each other strategy over training seeds: difference of seed means, Welch 95 % CI and p."""
+    return _comparison_table(seed_comparisons(summary, dataset, model, reference), reference)
+
+
+def reference_strategy(strategies: set[str]) -> str | None:
+    """The strategy the tables and the comparison figure compare with the others: hybrid-0.5, else the first
+    hybrid; None without a hybrid run or with nothing to compare it with."""
+    hybrids = sorted((s for s in strategies if s.startswith("hybrid")), key=strategy_sort_key)
+    if not hybrids or len(strategies) < 2:
+        return None
+    return "hybrid-0.5" if "hybrid-0.5" in hybrids else hybrids[0]
+
+
+def _others(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> list[str]:
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
-    ref = part[part["strategy"] == reference]
-    rows = []
-    for other in sorted(set(part["strategy"]) - {reference}, key=strategy_sort_key):
-        alt = part[part["strategy"] == other]
-        row = {"comparison": f"{reference} − {other}", "seeds": f"{len(ref)} vs {len(alt)}"}
-        for column, _, _ in COMPARED:
-            a, b = ref[column].dropna(), alt[column].dropna()
-            row[column] = _comparison_cell(stats.seed_test(a, b), column) if len(a) and len(b) else "–"
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("comparison")
+    return sorted(set(part["strategy"]) - {reference}, key=strategy_sort_key)
 
 
-def _comparison_cell(test: dict[str, float], column: str) -> str:
-    """'+diff [low, high] p=…' (rank distance to 1 decimal, the rest to 3); no CI or p where they are nan."""
-    digits = 1 if column == "rank_distance" else 3
-    if math.isnan(test["p"]):  # no spread across seeds to test against
+def _numbers(test: dict[str, float]) -> dict[str, float]:
+    nan = float("nan")
+    return {"diff": test.get("diff", nan), "low": test.get("ci95_low", nan), "high": test.get("ci95_high", nan), "p": test.get("p", nan)}
+
+
+def _comparison_table(rows: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """One row per compared strategy, one cell per column: '+diff [low, high] p=…', '+diff (no spread)' or '–'."""
+    table = {}
+    for r in rows.itertuples(index=False):
+        row = table.setdefault(r.strategy, {"comparison": f"{reference} − {r.strategy}"})
+        if "seeds" in rows.columns:
+            row["seeds"] = r.seeds
+        row[r.column] = _comparison_cell(r._asdict())
+    return pd.DataFrame(list(table.values())).set_index("comparison")
+
+
+def _comparison_cell(test: dict) -> str:
+    """'+diff [low, high] p=…' (rank distance to 1 decimal, the rest to 3); '–' where the task lacks the setting
+    (mtop-parallel has no Mo), no CI or p where there is no spread to test against."""
+    digits = 1 if test["column"] == "rank_distance" else 3
+    if math.isnan(test["diff"]):
+        return "–"
+    if math.isnan(test["p"]):
         return f"{test['diff']:+.{digits}f} (no spread)"
-    return f"{test['diff']:+.{digits}f} [{test['ci95_low']:+.{digits}f}, {test['ci95_high']:+.{digits}f}] p={test['p']:.3g}"
+    return f"{test['diff']:+.{digits}f} [{test['low']:+.{digits}f}, {test['high']:+.{digits}f}] p={test['p']:.3g}"
 
 
 def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
@@ -179,9 +221,8 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
             "",
             mean_sd_table(summary, dataset, model).to_markdown(),
         ]
-        hybrids = sorted({s for s in part["strategy"] if s.startswith("hybrid")}, key=strategy_sort_key)
-        reference = "hybrid-0.5" if "hybrid-0.5" in hybrids else (hybrids[0] if hybrids else None)
-        if reference and part["strategy"].nunique() > 1:
+        reference = reference_strategy(set(part["strategy"]))
+        if reference:
             lines += [
                 "",
                 f"## {reference} against each strategy",

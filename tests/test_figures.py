@@ -41,3 +41,18 @@ def test_strategy_figures_name_profile_dataset_and_model(tmp_path):
         title = fig.axes[0].get_title()
         assert all(word in title for word in ("xquad-r", "xlmr", "profile paper")), title
         assert figures.save(fig, tmp_path / f"{draw.__name__}.png").stat().st_size > 1000
+
+
+def test_comparison_forest_draws_both_intervals_and_marks_a_missing_setting(tmp_path):
+    nan = float("nan")
+    query = pd.DataFrame([{"strategy": s, "column": c, "diff": d, "low": d - 0.01, "high": d + 0.01, "p": 0.01}
+                          for s, d in [("xy", 0.02), ("xx-mono", -0.01)] for c in ("cross_map", "multi_map", "rank_distance")]
+                         + [{"strategy": s, "column": "mono_map", "diff": nan, "low": nan, "high": nan, "p": nan} for s in ("xy", "xx-mono")])
+    seeds = query.assign(low=query["diff"] - 0.05, high=query["diff"] + 0.05, p=0.4)
+    fig = figures.comparison_forest(query, seeds, "hybrid-0.5", "mtop-parallel", "xlmr", "paper")
+    title = fig._suptitle.get_text()
+    assert all(word in title for word in ("hybrid-0.5 minus each strategy", "mtop-parallel", "xlmr", "profile paper", "across training seeds"))
+    mono = fig.axes[0]
+    assert mono.get_title().startswith("Mo") and "not defined" in mono.texts[0].get_text()
+    assert [t.get_text() for t in mono.get_yticklabels()] == ["− xy", "− xx-mono"]
+    assert figures.save(fig, tmp_path / "forest.png").stat().st_size > 1000
