@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the test suite in the project's virtual environment (created and filled on first use; CPU torch).
-#   ./run_tests.sh               everything (3–4.5 minutes on 2 CPU cores)
+#   ./run_tests.sh               everything (3–5 minutes on 2 CPU cores)
 #   ./run_tests.sh -m "not slow" the fast tests only (no training, no notebooks)
 set -euo pipefail
 cd "$(dirname "$0")"
