@@ -47,7 +47,8 @@ class TrainSettings:
     precision: str = "auto"  # auto: bf16 where supported, fp16 on older GPUs, fp32 on CPU
     cached_minibatch: int = 0  # > 0: GradCache loss (CachedMultipleNegativesRankingLoss), memory of this many pairs
     compile: bool = False  # torch.compile each transformer layer (`compile_layers`)
-    fast: bool = True  # fused AdamW, non-blocking batch copies on CUDA; False = the plain sentence-transformers default (benchmark baseline)
+    # fused AdamW and non-blocking batch copies on CUDA; False = the plain sentence-transformers default (benchmark baseline)
+    fast: bool = True
     loader_workers: int | None = None  # tokenizing processes; None: up to 8 on CUDA (overlaps the GPU step), 0 on CPU
     mix_sources: bool = False  # each batch from one source dataset, drawn proportionally to its size
 
