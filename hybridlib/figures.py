@@ -22,6 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from hybridlib import storage  # noqa: E402
 from hybridlib.results import (  # noqa: E402
     COMPARED,
+    per_language,
     query_comparisons,
     reference_strategy,
     seed_comparisons,
@@ -101,6 +102,28 @@ def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, datas
     for ax in list(axes.flat)[len(order):]:
         ax.axis("off")
     fig.suptitle(f"mAP per language pair (diagonal: Mo) · {dataset} · {model} · profile {profile}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def per_language_points(per_lang: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
+    """One panel per metric the task has (Mo / Cr / Mul mAP, rank distance): each query language's value per
+    strategy, mean ± sd over seeds (`results.per_language`'s frame); the training languages first, then the
+    unseen ones, marked ``*``."""
+    frame = per_lang.assign(lang=[f"{lang}*" if unseen else lang for lang, unseen in zip(per_lang["lang"], per_lang["unseen"])])
+    langs = sorted(frame["lang"].unique(), key=lambda lang: (lang.endswith("*"), lang))
+    order = sorted(frame["strategy"].unique(), key=strategy_sort_key)
+    columns = [column for column, _, _ in COMPARED if (frame["column"] == column).any()]
+    fig, axes = plt.subplots(len(columns), 1, figsize=(max(6.0, 0.8 * len(langs) + 2), 2.2 * len(columns)), sharex=True, squeeze=False)
+    for i, (ax, column) in enumerate(zip(axes.flat, columns)):
+        sns.pointplot(data=frame[frame["column"] == column], x="lang", y="value", hue="strategy", order=langs, hue_order=order,
+                      errorbar="sd", dodge=0.6, linestyle="none", markersize=3, err_kws={"linewidth": 1}, ax=ax, legend=i == 0)
+        ax.set_ylabel(COMPARISON_LABELS[column].replace(" (lower is better)", "\n(lower is better)"), fontsize=8)
+        ax.set_xlabel("")
+        ax.grid(axis="y", color="0.9")
+    axes.flat[-1].set_xlabel("query language (* not a training language)")
+    sns.move_legend(axes.flat[0], "lower left", bbox_to_anchor=(0, 1.02), ncol=len(order), fontsize=8, title=None, frameon=False)
+    fig.suptitle(f"Per query language (mean ± sd over seeds) · {dataset} · {model} · profile {profile}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -191,6 +214,8 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         written.append(save(map_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__map.png"))
         written.append(save(rank_distance_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__rank_distance.png"))
         written.append(save(language_pair_heatmaps(results_dir, summary, dataset, model, profile), figures_dir / f"{stem}__language_pairs.png"))
+        per_lang = per_language(results_dir, summary, dataset, model)
+        written.append(save(per_language_points(per_lang, dataset, model, profile), figures_dir / f"{stem}__languages.png"))
         sweep = alpha_sweep(summary, dataset, model, profile)
         if sweep is not None:
             written.append(save(sweep, figures_dir / f"{stem}__alpha_sweep.png"))

@@ -43,6 +43,9 @@ COMPARED = (
     ("rank_distance", "multi", "rank_distance"),
 )
 
+LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (X→X)", "cross_map": "Cr mAP (X→Y, mean over Y)", "multi_map": "Mul mAP (X→all)",
+                         "rank_distance": "rank distance (lower is better)"}
+
 
 def strategy_sort_key(label: str) -> tuple[int, float]:
     """Tables' and figures' strategy order: the baselines as in `STRATEGY_ORDER`, then hybrid runs by α."""
@@ -165,6 +168,52 @@ def seed_table(summary: pd.DataFrame, dataset: str, model: str, reference: str) 
     return _comparison_table(seed_comparisons(summary, dataset, model, reference), reference)
 
 
+def per_language(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
+    """Per query language values of every run of (dataset, model), from each metrics.json's ``per_lang``.
+
+    Args:
+        results_dir: the profile's results folder (``summary``'s paths are relative to it).
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model name.
+
+    Returns:
+        One row per (strategy, seed, query language, `COMPARED` column): ``strategy``, ``seed``, ``lang``,
+        ``unseen`` (True when the language is not among the run's training languages, so that no strategy
+        trained on it), ``column`` and ``value``. Cr is the query language's mean over its target languages;
+        a setting the task lacks (mtop-parallel's Mo) has no rows.
+    """
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+    rows = []
+    for run in part.itertuples(index=False):
+        folder = Path(results_dir) / run.path
+        result, config = storage.read_json(folder / "metrics.json"), storage.read_json(folder / "config.json")
+        for column, setting, metric in COMPARED:
+            for lang, value in ((result[setting] or {}).get(metric) or {}).get("per_lang", {}).items():
+                rows.append({"strategy": run.strategy, "seed": run.seed, "lang": lang,
+                             "unseen": lang not in config["train_languages"], "column": column, "value": value})
+    return pd.DataFrame(rows, columns=["strategy", "seed", "lang", "unseen", "column", "value"])
+
+
+def language_table(per_lang: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One `COMPARED` column of `per_language`'s frame as a table: a row per query language (``*`` marks an
+    unseen one), then the macro means over the seen and over the unseen languages; a column per strategy;
+    each cell the mean over seeds (rank distance to 1 decimal, mAP to 3). Empty when the task lacks the column."""
+    rows = per_lang[per_lang["column"] == column]
+    if rows.empty:
+        return pd.DataFrame()
+    order = sorted(rows["strategy"].unique(), key=strategy_sort_key)
+    means = rows.groupby(["lang", "unseen", "strategy"])["value"].mean().unstack("strategy")[order]  # mean over seeds
+    table = means.droplevel("unseen")
+    table.index = [f"{lang}*" if unseen else lang for lang, unseen in means.index]
+    for unseen, label in ((False, "seen (mean)"), (True, "unseen* (mean)")):
+        group = means[means.index.get_level_values("unseen") == unseen]
+        if len(group):
+            table.loc[label] = group.mean()
+    digits = 1 if column == "rank_distance" else 3
+    return table.map(lambda v: f"{v:.{digits}f}").rename_axis("query language")
+
+
 def reference_strategy(strategies: set[str]) -> str | None:
     """The strategy the tables and the comparison figure compare with the others: hybrid-0.5, else the first
     hybrid; None without a hybrid run or with nothing to compare it with."""
@@ -241,10 +290,30 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
                 "",
                 seed_table(summary, dataset, model, reference).to_markdown(),
             ]
+        lines += _language_section(per_language(results_dir, summary, dataset, model))
         path = results_dir / "tables" / f"{dataset}__{model}.md"
         storage.write_text(path, "\n".join(lines) + "\n")
         written.append(path)
     return written
+
+
+def _language_section(per_lang: pd.DataFrame) -> list[str]:
+    """The tables' per-language part: one `language_table` per `COMPARED` column the task has."""
+    unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
+    lines = [
+        "",
+        "## Per query language",
+        "",
+        "Mean over seeds of each query language's value (Cr: its mean over the target languages), then the macro "
+        "means over the training languages and over the others. "
+        + (f"`*`: not a training language of the profile, so no strategy trained on it ({', '.join(unseen)})." if unseen else
+           "Every language of this task is a training language of the profile."),
+    ]
+    for column, _, _ in COMPARED:
+        table = language_table(per_lang, column)
+        if not table.empty:
+            lines += ["", f"### {LANGUAGE_TABLE_TITLES[column]}", "", table.to_markdown(disable_numparse=True, colalign=("left",) + ("right",) * table.shape[1])]
+    return lines
 
 
 def ci_table(summary: pd.DataFrame) -> pd.DataFrame:

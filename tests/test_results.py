@@ -1,0 +1,69 @@
+"""Per-language tables read each run's metrics.json and config.json: means over seeds, unseen languages marked."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from hybridlib import figures, results, storage
+
+TRAIN_LANGUAGES = ["en", "de"]  # el is unseen
+
+
+def write_run(results_dir, dataset: str, strategy: str, seed: int, mono: dict | None, multi: dict) -> None:
+    """A metrics.json/config.json pair as evaluation writes them, with the per-language values given."""
+    folder = results_dir / "eval" / dataset / "m" / strategy / f"seed{seed}"
+
+    def block(per_lang: dict, metric: str) -> dict:
+        mean = sum(per_lang.values()) / len(per_lang)
+        return {metric: {"mean": mean, "per_lang": per_lang, "ci95": [mean, mean]}}
+
+    result = {"skipped": {}, "mono": block(mono, "map") if mono else None, "cross": block(multi, "map"),
+              "multi": {**block(multi, "map"), **block({k: 100 * v for k, v in multi.items()}, "rank_distance")}}
+    rows = [{"query_id": f"{key}-{lang}", "key": key, "lang": lang, "target": target, "setting": setting, "n_relevant": 1,
+             "map": value, "rank_distance": 100 * value}
+            for setting, target, values in (("mono", None, mono), ("multi", "all", multi)) if values
+            for lang, value in values.items() for key in ("q1", "q2")]
+    storage.write_csv_gz(folder / "per_query.csv.gz", pd.DataFrame(rows).fillna({"target": "same"}))
+    storage.write_json(folder / "metrics.json", result)
+    storage.write_json(folder / "config.json", {"dataset": dataset, "model": {"name": "m"}, "strategy": strategy,
+                                                "alpha": None, "seed": seed, "train_languages": TRAIN_LANGUAGES})
+
+
+@pytest.fixture()
+def results_dir(tmp_path):
+    for seed, shift in enumerate((0.0, 0.1)):
+        for strategy, base in (("xy", 0.4), ("hybrid-0.5", 0.5)):
+            values = {"en": base + shift, "de": base + 0.2 + shift, "el": base - 0.3 + shift}
+            write_run(tmp_path, "xquad-r", strategy, seed, mono=values, multi=values)
+            write_run(tmp_path, "mtop-parallel", strategy, seed, mono=None, multi=values)
+    results.write_summary(tmp_path)
+    return tmp_path
+
+
+def test_language_table_means_over_seeds_and_separates_unseen_languages(results_dir):
+    summary = pd.read_csv(results_dir / "summary.csv")
+    per_lang = results.per_language(results_dir, summary, "xquad-r", "m")
+    assert set(per_lang.loc[per_lang["unseen"], "lang"]) == {"el"}, "el is not a training language"
+    table = results.language_table(per_lang, "mono_map")
+    assert list(table.columns) == ["xy", "hybrid-0.5"]
+    assert list(table.index) == ["de", "el*", "en", "seen (mean)", "unseen* (mean)"]
+    assert table.loc["en", "hybrid-0.5"] == "0.550", "mean of seeds 0.5 and 0.6"
+    assert table.loc["seen (mean)", "xy"] == "0.550", "(0.45 + 0.65) / 2"
+    assert table.loc["unseen* (mean)", "xy"] == "0.150"
+    assert results.language_table(per_lang, "rank_distance").loc["el*", "xy"] == "15.0"
+
+
+def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_path):
+    summary = pd.read_csv(results_dir / "summary.csv")
+    per_lang = results.per_language(results_dir, summary, "mtop-parallel", "m")
+    assert results.language_table(per_lang, "mono_map").empty
+    results.write_tables(results_dir, "test")
+    text = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
+    assert "### Cr mAP" in text and "### Mo mAP" not in text and "no strategy trained on it (el)" in text
+    en_row = next(line for line in (results_dir / "tables" / "xquad-r__m.md").read_text().splitlines() if line.startswith("| en "))
+    assert en_row.split("|")[2:4] == [" 0.450 ", "        0.550 "], "three decimals kept, right-aligned"
+    fig = figures.per_language_points(per_lang, "mtop-parallel", "m", "test")
+    assert len(fig.axes) == 3 and [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["de", "en", "el*"]
+    assert all(word in fig._suptitle.get_text() for word in ("mtop-parallel", "profile test"))
+    assert figures.save(fig, tmp_path / "languages.png").stat().st_size > 1000
