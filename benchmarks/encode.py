@@ -4,6 +4,9 @@ from ../shared when present), passages encoded longest first. Rows per model and
     model.encode          sentence-transformers' own encode (tokenizes each batch, copies it back, in turn)
     encode, N workers     hybridlib.encoder.encode: the same batches, tokenized by N dataloader processes ahead of
                           the device, embeddings copied back once (N=0: tokenized in this process)
+    tokenize once         hybridlib.encoder.tokenize: the same batches tokenized and kept, as evaluation does once
+                          per dataset and tokenizer (no forward pass: no TFLOP/s)
+    encode, pre-tokenized encode on those kept batches: what each run's evaluation costs after its dataset's first
     forward only          the forward passes alone on batches tokenized and moved to the device beforehand: what
                           encoding would take if tokenizing cost nothing (an upper bound, not a code path)
     ..., compiled layers  with `--compile`: the same after `training.compile_layers` (each transformer layer
@@ -24,8 +27,10 @@ import time
 import torch
 from common import build_model, cleanup, device, flops_per_token, matmul_tflops, print_header, sync, text_pairs, workdir
 
-from hybridlib.encoder import PROMPTS, autocast, encode, load_encoder, tokenizing_workers
+from hybridlib.encoder import PROMPTS, autocast, encode, load_encoder, tokenize, tokenizing_workers
 from hybridlib.training import compile_layers
+
+TOKENIZE_ONCE = "tokenize once (no forward)"
 
 
 def seconds(fn) -> float:
@@ -67,6 +72,17 @@ def paths(model, passages: list[str], batch: int, workers: list[int], with_forwa
         out.append(("model.encode", st_encode))
     for w in workers[-1:] if compiled else workers:
         out.append((f"encode, {w} workers{suffix}", lambda w=w: encode(model, passages, kind="passage", batch_size=batch, workers=w)))
+    # evaluation's path: a dataset tokenized once per tokenizer (timed in its own row), then encoded by every run
+    tokenized = {}
+
+    def tokenize_once():
+        tokenized["t"] = tokenize(model, passages, kind="passage", batch_size=batch, workers=workers[-1])
+
+    if compiled:
+        tokenize_once()  # untimed: the uncompiled rows timed it
+    else:
+        out.append((f"{TOKENIZE_ONCE}, {workers[-1]} workers", tokenize_once))
+    out.append((f"encode, pre-tokenized{suffix}", lambda: encode(model, tokenized["t"], kind="passage")))
     if with_forward_only:
         out.append((f"forward only (pre-tokenized){suffix}", forward_only(model, passages, batch)))
     return out
@@ -117,7 +133,8 @@ def main() -> None:
                 for label, fn in paths(model, passages, batch, workers, args.forward_only, compiled):
                     s = seconds(fn)
                     achieved = flops / s / 1e12
-                    print(f"| {kind} | {batch} | {label} | {len(passages) / s:.0f} | {sum(lengths) / s:.0f} | {achieved:.3g} | {achieved / rate:.1%} |", flush=True)
+                    compute = "– | –" if label.startswith(TOKENIZE_ONCE) else f"{achieved:.3g} | {achieved / rate:.1%}"
+                    print(f"| {kind} | {batch} | {label} | {len(passages) / s:.0f} | {sum(lengths) / s:.0f} | {compute} |", flush=True)
         for line in warmup:
             print(f"({line})")
     finally:

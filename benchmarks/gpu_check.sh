@@ -3,7 +3,8 @@
 # 2026-11-28 H200 run (benchmarks/measured/) left open: torch.compile, now compiled per transformer layer, against
 # the project default (XLM-R and mBERT base, batch 100, first step = compile time), with a profile of both, and the
 # default's non-blocking batch copies against the trainer's blocking ones (a sync per step); and
-# evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing workers, one copy back) against
+# evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing workers, one copy back; and on batches
+# tokenized once, evaluation's path for every run after a dataset's first) against
 # sentence-transformers' encode and against the forward passes alone, then the same with compiled layers (mBERT's
 # encoding was measured in that run and is host-bound the same way); and this host's tokenizing time per training
 # batch (benchmarks/loader.py: the step floor for N tokenizing workers). Tables and logs land in $OUT.

@@ -8,6 +8,7 @@ Transformer + mean Pooling. Inputs get the prefixes ``query: `` / ``passage: `` 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from hybridlib.records import CONTEXT_SEPARATOR
 
 if TYPE_CHECKING:  # heavy imports, for annotations only
     import contextlib
+    from collections.abc import Iterable
 
     from sentence_transformers import SentenceTransformer
     from tokenizers import normalizers, pre_tokenizers
@@ -151,8 +153,39 @@ def load_encoder(
     return model
 
 
+@dataclass(frozen=True)
+class Tokenized:
+    """Texts tokenized once into `encode`'s batches (`tokenize`), to embed with every model that shares the
+    tokenizer: evaluation tokenizes a dataset once per tokenizer instead of once per run."""
+
+    kind: str  # 'query' or 'passage'
+    order: np.ndarray  # (n,) the text index of each embedded row, longest text first
+    batches: list[dict]  # the model's `preprocess` features per batch: CPU tensors, pinned when made for a GPU
+    fingerprint: str  # `tokenizer_fingerprint` of the model that made them
+
+
+def tokenizer_fingerprint(model: SentenceTransformer) -> str:
+    """sha256 of what decides a model's token ids: its tokenizer (without the truncation and padding state a
+    call leaves behind), lower-casing and maximum length. A fine-tuned run keeps its base model's tokenizer,
+    so every run of one base model shares a fingerprint."""
+    import hashlib
+    import json
+
+    spec = json.loads(model.tokenizer.backend_tokenizer.to_str())
+    spec.pop("truncation", None)
+    spec.pop("padding", None)
+    decided = [spec, model.max_seq_length, getattr(model[0], "do_lower_case", False)]
+    return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()
+
+
+def tokenize(model: SentenceTransformer, texts: list[str], *, kind: str, batch_size: int = 64, workers: int | None = None) -> Tokenized:
+    """`texts` with the `kind`'s prompt, tokenized into `encode`'s batches; arguments as in `encode`."""
+    order, loader = _batches(model, texts, kind, batch_size, workers)
+    return Tokenized(kind, order, list(loader), tokenizer_fingerprint(model))
+
+
 def encode(
-    model: SentenceTransformer, texts: list[str], *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None
+    model: SentenceTransformer, texts: list[str] | Tokenized, *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None
 ) -> np.ndarray:
     """L2-normalised float32 embeddings, shape (len(texts), dim); `kind` is 'query' or 'passage'.
 
@@ -161,30 +194,58 @@ def encode(
     result equals `model.encode(texts, prompt_name=kind, normalize_embeddings=True)` bit for bit (tested).
     What differs is the pipeline: with `workers` > 0, dataloader processes tokenize the next batches while
     the device runs this one, and the embeddings stay on the device until the end instead of being copied
-    back (a synchronisation) after every batch. On an H200, `model.encode` was host-bound at 9-10 % of the
-    matmul rate (README "Speed"). On a GPU, `precision` "auto" runs the matmuls under bf16 autocast (fp16
-    where bf16 is unsupported); weights, layer norms and pooled embeddings stay float32. "fp32" turns that
-    off; the CPU always computes in fp32.
+    back (a synchronisation) after every batch; texts already `tokenize`d skip tokenizing altogether. On an
+    H200, `model.encode` was host-bound at 9-10 % of the matmul rate (README "Speed"). On a GPU, `precision`
+    "auto" runs the matmuls under bf16 autocast (fp16 where bf16 is unsupported); weights, layer norms and
+    pooled embeddings stay float32. "fp32" turns that off; the CPU always computes in fp32.
 
     Args:
         model: a `load_encoder` model.
-        texts: the texts, without prefix (the `kind`'s prompt is added).
+        texts: the texts, without prefix (the `kind`'s prompt is added), or their `tokenize` output for a
+            model with the same `tokenizer_fingerprint`.
         kind: 'query' or 'passage'.
-        batch_size: texts per forward pass.
+        batch_size: texts per forward pass (of tokenized texts: the batches they were made with).
         precision: 'auto', 'fp32', 'bf16' or 'fp16' (GPU only).
         workers: tokenizing processes; None: `tokenizing_workers` (up to 8 on a GPU, 0 on a CPU).
 
     Returns:
         (len(texts), dim) float32, rows in `texts` order.
+
+    Raises:
+        ValueError: tokenized texts of another kind, or of a model whose tokenizer differs.
     """
+    import torch
+
+    if isinstance(texts, Tokenized):
+        if texts.kind != kind or texts.fingerprint != tokenizer_fingerprint(model):
+            raise ValueError(f"these texts were tokenized as {texts.kind!r} by another tokenizer or length; tokenize them with this model for kind {kind!r}")
+        order, batches = texts.order, texts.batches
+    else:
+        order, batches = _batches(model, texts, kind, batch_size, workers)
+    if not len(order):
+        return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
+    model.eval()
+    embedded = []  # (batch, dim) per batch, on the device
+    with torch.inference_mode(), autocast(precision, model.device.type):
+        for features in batches:
+            # pinned host memory + non_blocking: the copy waits in the stream instead of stalling this loop
+            features = {k: v.to(model.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in features.items()}
+            embedded.append(torch.nn.functional.normalize(model(features)["sentence_embedding"], p=2, dim=1))
+    emb = torch.cat(embedded).float().cpu().numpy()  # (n, dim) in `order`
+    out = np.empty_like(emb)
+    out[order] = emb
+    return out
+
+
+def _batches(model: SentenceTransformer, texts: list[str], kind: str, batch_size: int, workers: int | None) -> tuple[np.ndarray, Iterable[dict]]:
+    """(order, features per batch): the texts longest first (sentence-transformers' encode order, the same ties
+    too), tokenized with the `kind`'s prompt by a dataloader, in `workers` processes ahead of the consumer."""
     import torch
 
     if kind not in PROMPTS:
         raise ValueError(f"kind must be one of {list(PROMPTS)}, got {kind!r}")
-    if not texts:
-        return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
     workers = tokenizing_workers(model.device.type) if workers is None else workers
-    order = np.argsort([-len(text) for text in texts])  # sentence-transformers' encode order (same ties too)
+    order = np.argsort([-len(text) for text in texts])
     batches = [[texts[i] for i in order[start : start + batch_size]] for start in range(0, len(texts), batch_size)]
     loader = torch.utils.data.DataLoader(
         batches,
@@ -194,17 +255,7 @@ def encode(
         prefetch_factor=4 if workers else None,
         pin_memory=model.device.type == "cuda",
     )
-    model.eval()
-    embedded = []  # (batch, dim) per batch, on the device
-    with torch.inference_mode(), autocast(precision, model.device.type):
-        for features in loader:
-            # pinned host memory + non_blocking: the copy waits in the stream instead of stalling this loop
-            features = {k: v.to(model.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in features.items()}
-            embedded.append(torch.nn.functional.normalize(model(features)["sentence_embedding"], p=2, dim=1))
-    emb = torch.cat(embedded).float().cpu().numpy()  # (n, dim) in `order`
-    out = np.empty_like(emb)
-    out[order] = emb
-    return out
+    return order, loader
 
 
 # most tokenizing processes per GPU, for training's dataloader and for `encode`. One process needs 125-285 ms for

@@ -147,14 +147,32 @@ def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarra
 
 
 def encode_task(
-    model: SentenceTransformer, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto"
+    model: SentenceTransformer, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto", cache: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(query, candidate) embeddings of a task, L2-normalised float32 in task order: queries alone, candidates
-    with their context (`records.passage_input`). `batch_size` and `precision` as in `encoder.encode`."""
-    from hybridlib.encoder import encode
+    with their context (`records.passage_input`).
 
-    q_emb = encode(model, [q.text for q in task.queries], kind="query", batch_size=batch_size, precision=precision)
-    c_emb = encode(model, [passage_input(c.text, c.context) for c in task.candidates], kind="passage", batch_size=batch_size, precision=precision)
+    Args:
+        model: a `load_encoder` model.
+        task: the queries and candidates to embed.
+        batch_size: texts per forward pass, as in `encoder.encode`.
+        precision: as in `encoder.encode`.
+        cache: where the task's texts are kept tokenized (`encoder.tokenize`), keyed by the task, the kind, the
+            model's `encoder.tokenizer_fingerprint` and the batch size: pass the same dict for every run and each
+            dataset is tokenized once per tokenizer. None tokenizes while encoding.
+    """
+    from hybridlib.encoder import encode, tokenize, tokenizer_fingerprint
+
+    texts = {"query": [q.text for q in task.queries], "passage": [passage_input(c.text, c.context) for c in task.candidates]}
+    if cache is not None:
+        fingerprint = tokenizer_fingerprint(model)
+        for kind in texts:
+            key = (task.name, kind, fingerprint, batch_size)
+            if key not in cache:
+                cache[key] = tokenize(model, texts[kind], kind=kind, batch_size=batch_size)
+            texts[kind] = cache[key]
+    q_emb = encode(model, texts["query"], kind="query", batch_size=batch_size, precision=precision)
+    c_emb = encode(model, texts["passage"], kind="passage", batch_size=batch_size, precision=precision)
     return q_emb, c_emb
 
 

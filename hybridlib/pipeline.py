@@ -206,6 +206,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
 
     quiet_progress_bars()
     tasks = {d: records.RetrievalTask.read(paths.data / "eval" / d) for d in profile.eval_datasets}
+    tokenized = {}  # each dataset tokenized once per tokenizer, for all the runs of its base model
     status = []
     for i, run in enumerate(runs or profile.runs(), start=1):
         todo = {}
@@ -222,7 +223,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
         model = load_encoder(weights, max_seq_length=profile.train.max_seq_length, revision=None if run.strategy.trains else run.model.revision)
         for dataset, config in todo.items():
             start = time.perf_counter()
-            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision)
+            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision, cache=tokenized)
             result, per_query = evaluate_embeddings(tasks[dataset], q_emb, c_emb, n_boot=profile.n_boot)
             write_eval(paths.eval_dir(dataset, run), config, result, per_query)
             print(f"[{i}] {dataset} {run.key}: {headline(result)} ({time.perf_counter() - start:.1f} s)", flush=True)

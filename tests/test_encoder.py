@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hybridlib.encoder import PROMPTS, encode, load_encoder
+from hybridlib.encoder import PROMPTS, encode, load_encoder, tokenize, tokenizer_fingerprint
 
 BUILD = """
 import sys
@@ -84,7 +84,38 @@ def test_encode_equals_sentence_transformers_encode_with_or_without_tokenizing_w
     reference = model.encode(texts, prompt_name="passage", batch_size=7, normalize_embeddings=True, convert_to_numpy=True)
     assert ours.dtype == np.float32 and ours.shape == reference.shape
     assert np.array_equal(ours, reference), f"{workers} workers: {np.abs(ours - reference).max():.2e} from model.encode"
+    assert np.array_equal(encode(model, tokenize(model, texts, kind="passage", batch_size=7, workers=workers), kind="passage"), reference)
     assert encode(model, [], kind="query").shape == (0, 32)
+    assert encode(model, tokenize(model, [], kind="query"), kind="query").shape == (0, 32)
+
+
+def test_tokenized_texts_serve_every_model_with_the_same_tokenizer_and_no_other(smoke_encoder, tiny_world, tmp_path):
+    """evaluate_all keeps each dataset tokenized for all runs of a base model: a saved copy (a fine-tuned run's
+    folder) shares the fingerprint, another length or kind does not."""
+    import numpy as np
+
+    from hybridlib import evaluation, synthetic
+
+    model = load_encoder(smoke_encoder)
+    before = tokenizer_fingerprint(model)
+    model.tokenizer(["x " * 200], truncation=True, max_length=16)  # a call leaves truncation state behind
+    assert tokenizer_fingerprint(model) == before
+    model.save(str(tmp_path / "run"))
+    assert tokenizer_fingerprint(load_encoder(tmp_path / "run")) == before
+    shorter = load_encoder(smoke_encoder, max_seq_length=16)
+    assert tokenizer_fingerprint(shorter) != before
+    queries = tokenize(model, ["a b c", "d e"], kind="query")
+    with pytest.raises(ValueError, match="another tokenizer or length"):
+        encode(shorter, queries, kind="query")
+    with pytest.raises(ValueError, match="tokenized as 'query'"):
+        encode(model, queries, kind="passage")
+    task = synthetic.evaluation_task(tiny_world, tiny_world.spec.languages)
+    cache = {}
+    cached = evaluation.encode_task(model, task, batch_size=5, cache=cache)
+    again = evaluation.encode_task(load_encoder(tmp_path / "run"), task, batch_size=5, cache=cache)
+    assert len(cache) == 2, "queries and candidates, tokenized once for both models"
+    plain = evaluation.encode_task(model, task, batch_size=5)
+    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(cached, again, plain))
 
 
 @pytest.mark.parametrize(
