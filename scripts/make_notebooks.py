@@ -95,7 +95,8 @@ NOTEBOOKS = {
         ("code", COLAB),
         ("params", PARAMETERS),
         ("code", SETUP),
-        ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds"),
+        ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds; "
+               "per query language, with the languages no strategy trained on apart"),
         ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    display(Markdown(path.read_text()))"),
         ("md", "## Figures"),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),
