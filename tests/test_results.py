@@ -34,7 +34,8 @@ def write_run(results_dir, dataset: str, strategy: str, seed: int, mono: dict | 
 def results_dir(tmp_path):
     for seed, shift in enumerate((0.0, 0.1)):
         for strategy, base in (("xy", 0.4), ("hybrid-0.5", 0.5)):
-            values = {"en": base + shift, "de": base + 0.2 + shift, "el": base - 0.3 + shift}
+            gain = 0.05 if strategy == "hybrid-0.5" else 0.0  # on el only
+            values = {"en": base + shift, "de": base + 0.2 + shift, "el": base - 0.3 + shift + gain}
             write_run(tmp_path, "xquad-r", strategy, seed, mono=values, multi=values)
             write_run(tmp_path, "mtop-parallel", strategy, seed, mono=None, multi=values)
     results.write_summary(tmp_path)
@@ -52,6 +53,9 @@ def test_language_table_means_over_seeds_and_separates_unseen_languages(results_
     assert table.loc["seen (mean)", "xy"] == "0.550", "(0.45 + 0.65) / 2"
     assert table.loc["unseen* (mean)", "xy"] == "0.150"
     assert results.language_table(per_lang, "rank_distance").loc["el*", "xy"] == "15.0"
+    unseen = results.seed_table(results.unseen_summary(per_lang), "unseen", "unseen", "hybrid-0.5")
+    assert unseen.loc["hybrid-0.5 − xy", "mono_map"].startswith("+0.150 ["), "el: (0.25 + 0.35) / 2 − (0.1 + 0.2) / 2"
+    assert unseen.loc["hybrid-0.5 − xy", "seeds"] == "2 vs 2"
 
 
 def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_path):
@@ -61,6 +65,9 @@ def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_p
     results.write_tables(results_dir, "test")
     text = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
     assert "### Cr mAP" in text and "### Mo mAP" not in text and "no strategy trained on it (el)" in text
+    unseen_part = text.split("against each strategy on the unseen languages (el)")[1]
+    unseen_row = next(line for line in unseen_part.splitlines() if line.startswith("| hybrid-0.5 − xy"))
+    assert unseen_row.split("|")[3].strip() == "–", "no Mo on mtop-parallel, unseen languages included"
     en_row = next(line for line in (results_dir / "tables" / "xquad-r__m.md").read_text().splitlines() if line.startswith("| en "))
     assert en_row.split("|")[2:4] == [" 0.450 ", "        0.550 "], "three decimals kept, right-aligned"
     fig = figures.per_language_points(per_lang, "mtop-parallel", "m", "test")
