@@ -6,6 +6,9 @@
   strategy with every other one by a paired sign-flip test on per-query values averaged over seeds (how sure
   the evaluation queries make the gap); `seed_table` compares the same pairs by Welch's t-test over the
   seeds' macro means (whether another training seed would keep it).
+- `per_language` reads every run's per-language values; `language_table` shows one metric per query language,
+  with the languages no strategy trained on marked and averaged apart, and `unseen_summary` lets `seed_table`
+  compare the strategies on those languages alone.
 """
 
 from __future__ import annotations
