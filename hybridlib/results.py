@@ -293,23 +293,23 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
                 "",
                 seed_table(summary, dataset, model, reference).to_markdown(),
             ]
-        lines += _language_section(per_language(results_dir, summary, dataset, model), reference)
+        lines += _language_section(per_language(results_dir, summary, dataset, model), dataset, model, reference)
         path = results_dir / "tables" / f"{dataset}__{model}.md"
         storage.write_text(path, "\n".join(lines) + "\n")
         written.append(path)
     return written
 
 
-def unseen_summary(per_lang: pd.DataFrame) -> pd.DataFrame:
-    """`per_language`'s frame reduced to one row per run, like `collect`'s: per `COMPARED` column the macro mean
-    over the unseen languages (NaN where the task lacks it), so that `seed_comparisons` can test it across seeds."""
+def unseen_summary(per_lang: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
+    """`per_language`'s frame for (dataset, model) reduced to one row per run, like `collect`'s: per `COMPARED`
+    column the macro mean over the unseen languages (NaN where the task lacks it), for `seed_table`."""
     unseen = per_lang[per_lang["unseen"]]
     columns = [column for column, _, _ in COMPARED]
     wide = unseen.groupby(["strategy", "seed", "column"])["value"].mean().unstack("column").reindex(columns=columns)
-    return wide.reset_index().assign(dataset="unseen", model="unseen")
+    return wide.reset_index().assign(dataset=dataset, model=model)
 
 
-def _language_section(per_lang: pd.DataFrame, reference: str | None) -> list[str]:
+def _language_section(per_lang: pd.DataFrame, dataset: str, model: str, reference: str | None) -> list[str]:
     """The tables' per-language part: one `language_table` per `COMPARED` column the task has, then `reference`
     against each strategy on the unseen languages, across training seeds."""
     unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
@@ -333,7 +333,7 @@ def _language_section(per_lang: pd.DataFrame, reference: str | None) -> list[str
             "",
             "As the table across seeds above, on each seed's macro mean over the unseen languages only.",
             "",
-            seed_table(unseen_summary(per_lang), "unseen", "unseen", reference).to_markdown(),
+            seed_table(unseen_summary(per_lang, dataset, model), dataset, model, reference).to_markdown(),
         ]
     return lines
 

@@ -53,7 +53,7 @@ def test_language_table_means_over_seeds_and_separates_unseen_languages(results_
     assert table.loc["seen (mean)", "xy"] == "0.550", "(0.45 + 0.65) / 2"
     assert table.loc["unseen* (mean)", "xy"] == "0.150"
     assert results.language_table(per_lang, "rank_distance").loc["el*", "xy"] == "15.0"
-    unseen = results.seed_table(results.unseen_summary(per_lang), "unseen", "unseen", "hybrid-0.5")
+    unseen = results.seed_table(results.unseen_summary(per_lang, "xquad-r", "m"), "xquad-r", "m", "hybrid-0.5")
     assert unseen.loc["hybrid-0.5 − xy", "mono_map"].startswith("+0.150 ["), "el: (0.25 + 0.35) / 2 − (0.1 + 0.2) / 2"
     assert unseen.loc["hybrid-0.5 − xy", "seeds"] == "2 vs 2"
 
