@@ -99,7 +99,9 @@ def test_tokenized_texts_serve_every_model_with_the_same_tokenizer_and_no_other(
     model = load_encoder(smoke_encoder)
     before = tokenizer_fingerprint(model)
     model.tokenizer(["x " * 200], truncation=True, max_length=16)  # a call leaves truncation state behind
+    state = model.tokenizer.backend_tokenizer.truncation
     assert tokenizer_fingerprint(model) == before
+    assert model.tokenizer.backend_tokenizer.truncation == state, "the fingerprint puts the state back"
     model.save(str(tmp_path / "run"))
     assert tokenizer_fingerprint(load_encoder(tmp_path / "run")) == before
     shorter = load_encoder(smoke_encoder, max_seq_length=16)
