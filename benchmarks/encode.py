@@ -42,12 +42,10 @@ def seconds(fn) -> float:
 
 
 def forward_only(model, passages: list[str], batch: int):
-    """A function running the model's forward passes over length-sorted batches tokenized and moved beforehand."""
+    """A function running the model's forward passes over `encode`'s batches, tokenized and moved beforehand."""
     from sentence_transformers.util import batch_to_device
 
-    ordered = sorted(passages, key=len, reverse=True)
-    batches = [model.preprocess(ordered[i : i + batch], prompt=PROMPTS["passage"]) for i in range(0, len(ordered), batch)]
-    batches = [batch_to_device(b, model.device) for b in batches]
+    batches = [batch_to_device(b, model.device) for b in tokenize(model, passages, kind="passage", batch_size=batch, workers=0).batches]
 
     def run():
         with torch.inference_mode(), autocast("auto", model.device.type):
