@@ -7,13 +7,14 @@
   the evaluation queries make the gap); `seed_table` compares the same pairs by Welch's t-test over the
   seeds' macro means (whether another training seed would keep it).
 - `per_language` reads every run's per-language values; `language_table` shows one metric per query language,
-  with the languages no strategy trained on marked and averaged apart, and `unseen_summary` lets `seed_table`
-  compare the strategies on those languages alone.
+  with the languages no strategy trained on marked and averaged apart. On those languages alone,
+  `significance_table` (given their names) and `seed_table` (given `unseen_summary`'s frame) compare the strategies.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -120,25 +121,31 @@ def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tupl
     return pd.DataFrame(out).set_index("strategy")
 
 
-def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str) -> pd.DataFrame:
-    """Per-query values of one strategy, averaged over its seeds (one value per query and target)."""
+def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str,
+                   languages: Collection[str] | None = None) -> pd.DataFrame:
+    """Per-query values of one strategy, averaged over its seeds (one value per query and target); only the
+    queries in `languages` when given."""
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
     frames = [pd.read_csv(Path(results_dir) / p / "per_query.csv.gz") for p in part["path"]]
     if not frames:
         raise ValueError(f"no results for {dataset}/{model}/{strategy}")
     stacked = pd.concat(frames)
+    if languages is not None:
+        stacked = stacked[stacked["lang"].isin(languages)]
     keys = ["query_id", "key", "lang", "target", "setting"]
     return stacked.groupby(keys, as_index=False).mean(numeric_only=True)
 
 
-def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
+def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str,
+                      languages: Collection[str] | None = None) -> pd.DataFrame:
     """`reference` minus each other strategy over the evaluation queries: one row per (strategy, `COMPARED` column)
     with ``diff``, ``low``, ``high`` (95 % bootstrap CI) and ``p`` of `stats.paired_test` on per-query values
-    averaged over seeds; NaN where the task lacks the setting (mtop-parallel has no Mo)."""
-    ref = per_query_mean(results_dir, summary, dataset, model, reference)
+    averaged over seeds; NaN where the task lacks the setting (mtop-parallel has no Mo). With `languages`, only
+    the queries in those languages take part (Cr: those languages' queries to every other language)."""
+    ref = per_query_mean(results_dir, summary, dataset, model, reference, languages)
     rows = []
     for other in _others(summary, dataset, model, reference):
-        alt = per_query_mean(results_dir, summary, dataset, model, other)
+        alt = per_query_mean(results_dir, summary, dataset, model, other, languages)
         for column, setting, metric in COMPARED:
             a, b = ref[ref["setting"] == setting], alt[alt["setting"] == setting]
             test = stats.paired_test(a, b, metric) if len(a) and len(b) else {}
@@ -161,9 +168,11 @@ def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference:
     return pd.DataFrame(rows)
 
 
-def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
-    """`reference` minus each other strategy: difference, 95 % bootstrap CI and paired-test p per headline metric."""
-    return _comparison_table(query_comparisons(results_dir, summary, dataset, model, reference), reference)
+def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str,
+                       languages: Collection[str] | None = None) -> pd.DataFrame:
+    """`reference` minus each other strategy: difference, 95 % bootstrap CI and paired-test p per headline metric
+    (`query_comparisons`, over the queries in `languages` when given)."""
+    return _comparison_table(query_comparisons(results_dir, summary, dataset, model, reference, languages), reference)
 
 
 def seed_table(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
@@ -293,7 +302,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
                 "",
                 seed_table(summary, dataset, model, reference).to_markdown(),
             ]
-        lines += _language_section(per_language(results_dir, summary, dataset, model), dataset, model, reference)
+        lines += _language_section(results_dir, summary, dataset, model, reference)
         path = results_dir / "tables" / f"{dataset}__{model}.md"
         storage.write_text(path, "\n".join(lines) + "\n")
         written.append(path)
@@ -309,9 +318,10 @@ def unseen_summary(per_lang: pd.DataFrame, dataset: str, model: str) -> pd.DataF
     return wide.reset_index().assign(dataset=dataset, model=model)
 
 
-def _language_section(per_lang: pd.DataFrame, dataset: str, model: str, reference: str | None) -> list[str]:
+def _language_section(results_dir: Path, summary: pd.DataFrame, dataset: str, model: str, reference: str | None) -> list[str]:
     """The tables' per-language part: one `language_table` per `COMPARED` column the task has, then `reference`
-    against each strategy on the unseen languages, across training seeds."""
+    against each strategy on the unseen languages, over their queries and across training seeds."""
+    per_lang = per_language(results_dir, summary, dataset, model)
     unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
     lines = [
         "",
@@ -329,9 +339,14 @@ def _language_section(per_lang: pd.DataFrame, dataset: str, model: str, referenc
     if unseen and reference:
         lines += [
             "",
-            f"### {reference} against each strategy on the unseen languages ({', '.join(unseen)}), across training seeds",
+            f"### {reference} against each strategy on the unseen languages ({', '.join(unseen)})",
             "",
-            "As the table across seeds above, on each seed's macro mean over the unseen languages only.",
+            "As the two comparisons above, on the unseen languages' queries only (Cr: from them to every other "
+            "language). Over the evaluation queries (paired sign-flip test over parallel groups):",
+            "",
+            significance_table(results_dir, summary, dataset, model, reference, unseen).to_markdown(),
+            "",
+            "Across training seeds (Welch's t-test on each seed's macro mean over the unseen languages):",
             "",
             seed_table(unseen_summary(per_lang, dataset, model), dataset, model, reference).to_markdown(),
         ]

@@ -58,6 +58,15 @@ def test_language_table_means_over_seeds_and_separates_unseen_languages(results_
     assert unseen.loc["hybrid-0.5 − xy", "seeds"] == "2 vs 2"
 
 
+def test_paired_comparison_on_the_unseen_languages_takes_only_their_queries(results_dir):
+    summary = pd.read_csv(results_dir / "summary.csv")
+    everything = results.query_comparisons(results_dir, summary, "xquad-r", "m", "hybrid-0.5").set_index("column")
+    unseen = results.query_comparisons(results_dir, summary, "xquad-r", "m", "hybrid-0.5", ["el"]).set_index("column")
+    assert everything.loc["mono_map", "diff"] == pytest.approx((0.1 + 0.1 + 0.15) / 3), "en, de: +0.1; el: +0.15"
+    assert unseen.loc["mono_map", "diff"] == pytest.approx(0.15), "el's queries alone"
+    assert unseen.loc["rank_distance", "diff"] == pytest.approx(15.0)
+
+
 def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_path):
     summary = pd.read_csv(results_dir / "summary.csv")
     per_lang = results.per_language(results_dir, summary, "mtop-parallel", "m")
@@ -66,8 +75,9 @@ def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_p
     text = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
     assert "### Cr mAP" in text and "### Mo mAP" not in text and "no strategy trained on it (el)" in text
     unseen_part = text.split("against each strategy on the unseen languages (el)")[1]
-    unseen_row = next(line for line in unseen_part.splitlines() if line.startswith("| hybrid-0.5 − xy"))
-    assert unseen_row.split("|")[3].strip() == "–", "no Mo on mtop-parallel, unseen languages included"
+    paired_row, seed_row = (line for line in unseen_part.splitlines() if line.startswith("| hybrid-0.5 − xy"))
+    assert paired_row.split("|")[2].strip() == seed_row.split("|")[3].strip() == "–", "no Mo on mtop-parallel"
+    assert paired_row.split("|")[4].strip().startswith("+0.150 ["), "Mul over el's queries: 0.30 − 0.15"
     en_row = next(line for line in (results_dir / "tables" / "xquad-r__m.md").read_text().splitlines() if line.startswith("| en "))
     assert en_row.split("|")[2:4] == [" 0.450 ", "        0.550 "], "three decimals kept, right-aligned"
     fig = figures.per_language_points(per_lang, "mtop-parallel", "m", "test")
