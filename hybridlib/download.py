@@ -136,7 +136,13 @@ def _verify(entry: RemoteFile, part: Path, cache_dir: Path, allow_unverified: bo
 
 
 def record_pin(entry: RemoteFile, path: Path, cache_dir: Path) -> None:
-    """Record size and sha256 of an unpinned file at first download (``<cache>/pins.json``)."""
+    """Record size and sha256 of an unpinned file at first download (``<cache>/pins.json``).
+
+    Args:
+        entry: the registry entry, whose upstream publishes no checksum.
+        path: the downloaded file.
+        cache_dir: the download cache holding ``pins.json``.
+    """
     log = Path(cache_dir) / "pins.json"
     pins = storage.read_json(log) if log.exists() else {}
     pins[entry.name] = {"url": entry.url, "bytes": path.stat().st_size, "sha256": sha256_of(path)}
@@ -145,8 +151,18 @@ def record_pin(entry: RemoteFile, path: Path, cache_dir: Path) -> None:
 
 
 def fetch_all(entries: list[RemoteFile], cache_dir: Path, *, mirror: str | None = None, allow_unverified: bool = False) -> dict[str, Path]:
-    """Fetch every entry (`fetch`'s arguments); unreachable ones are reported together in one `DownloadError`
-    that lists each URL and the cache path to place it at by hand. Returns {entry name: cached path}."""
+    """Fetch every entry; unreachable ones are reported together in one `DownloadError` that lists each URL and
+    the cache path to place it at by hand.
+
+    Args:
+        entries: the registry entries to fetch.
+        cache_dir: the download cache, as in `fetch`.
+        mirror: as in `fetch`.
+        allow_unverified: as in `fetch`.
+
+    Returns:
+        {entry name: cached path}.
+    """
     paths, missing = {}, []
     for entry in entries:
         try:

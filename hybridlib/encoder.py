@@ -186,7 +186,16 @@ def tokenizer_fingerprint(model: SentenceTransformer) -> str:
 
 
 def tokenize(model: SentenceTransformer, texts: list[str], *, kind: str, batch_size: int = 64, workers: int | None = None) -> Tokenized:
-    """`texts` with the `kind`'s prompt, tokenized into `encode`'s batches; arguments as in `encode`."""
+    """`texts` with the `kind`'s prompt, tokenized once into `encode`'s batches, for every model that shares the
+    tokenizer (`tokenizer_fingerprint`).
+
+    Args:
+        model: a `load_encoder` model.
+        texts: the texts, without prefix.
+        kind: 'query' or 'passage'.
+        batch_size: texts per batch; `encode` runs the result at this batch size.
+        workers: dataloader processes tokenizing, as in `encode`.
+    """
     order, loader = _batches(model, texts, kind, batch_size, workers)
     return Tokenized(kind, order, list(loader), tokenizer_fingerprint(model))
 

@@ -138,8 +138,18 @@ def summarize(per_query: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
 
 
 def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray, *, n_boot: int = 1000) -> tuple[dict, pd.DataFrame]:
-    """(metrics dict, per-query frame) for embeddings of `task`: `summarize`'s blocks with the task's name,
-    languages and sizes, and `per_query_scores`' frame. `q_emb` and `c_emb` as in `per_query_scores`."""
+    """Every metric of a task, from its embeddings.
+
+    Args:
+        task: the queries, candidates and relevance.
+        q_emb: (n_queries, dim) L2-normalised, in task order.
+        c_emb: (n_candidates, dim) L2-normalised, in task order.
+        n_boot: bootstrap draws per CI (`stats.bootstrap_ci`).
+
+    Returns:
+        (metrics dict, per-query frame): `summarize`'s blocks with the task's name, languages and sizes (what
+        ``metrics.json`` holds), and `per_query_scores`' frame (``per_query.csv.gz``).
+    """
     per_query = per_query_scores(task, q_emb, c_emb)
     result = {"dataset": task.name, "languages": task.languages, "n_queries": len(task.queries),
               "n_candidates": len(task.candidates), **summarize(per_query, n_boot=n_boot)}
@@ -177,7 +187,13 @@ def encode_task(
 
 
 def save_embeddings(out_dir: str | Path, q_emb: np.ndarray, c_emb: np.ndarray) -> None:
-    """`queries.npy` / `candidates.npy` (float32, export order), the `evaluate --embeddings` input."""
+    """Write `queries.npy` / `candidates.npy` (float32, export order), the `evaluate --embeddings` input.
+
+    Args:
+        out_dir: the folder to write them in.
+        q_emb: (n_queries, dim), in the task's export order.
+        c_emb: (n_candidates, dim), in the same order.
+    """
     from hybridlib import storage
 
     storage.write_npy(Path(out_dir) / "queries.npy", q_emb.astype(np.float32))

@@ -50,7 +50,14 @@ def _subset(summary: pd.DataFrame, dataset: str, model: str) -> tuple[pd.DataFra
 
 
 def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
-    """Grouped bars: Mo / Cr / Mul mAP per strategy (mean over seeds, sd as error bar, seeds as dots)."""
+    """Grouped bars: Mo / Cr / Mul mAP per strategy (mean over seeds, sd as error bar, seeds as dots).
+
+    Args:
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        model: the model shown.
+        profile: the profile's name, for the title.
+    """
     part, order = _subset(summary, dataset, model)
     long = part.melt(id_vars=["strategy", "seed"], value_vars=list(SETTING_LABELS), var_name="setting", value_name="mAP")
     long["setting"] = long["setting"].map(SETTING_LABELS)
@@ -64,7 +71,14 @@ def map_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: st
 
 
 def rank_distance_by_strategy(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
-    """Bars: mean rank distance per strategy (lower = less language bias)."""
+    """Bars: mean rank distance per strategy (lower = less language bias), seeds as dots.
+
+    Args:
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        model: the model shown.
+        profile: the profile's name, for the title.
+    """
     part, order = _subset(summary, dataset, model)
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(order)), 3.4))
     sns.barplot(data=part, x="strategy", y="rank_distance", order=order, errorbar="sd", ax=ax, color="tab:purple", alpha=0.8)
@@ -75,7 +89,15 @@ def rank_distance_by_strategy(summary: pd.DataFrame, dataset: str, model: str, p
 
 
 def language_pair_matrix(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str) -> pd.DataFrame:
-    """(query language x target language) mAP averaged over seeds; the diagonal is Mo, the rest Cr."""
+    """(query language x target language) mAP averaged over seeds; the diagonal is Mo, the rest Cr.
+
+    Args:
+        results_dir: the profile's results folder (``summary``'s paths are relative to it).
+        summary: `results.collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+        strategy: the strategy whose runs' metrics.json are read.
+    """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
     mats = []
     for rel in part["path"]:
@@ -88,7 +110,15 @@ def language_pair_matrix(results_dir: str | Path, summary: pd.DataFrame, dataset
 
 
 def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
-    """One heatmap per strategy of query-language x target-language mAP."""
+    """One heatmap per strategy of query-language x target-language mAP (`language_pair_matrix`).
+
+    Args:
+        results_dir: the profile's results folder.
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        model: the model shown.
+        profile: the profile's name, for the title.
+    """
     _, order = _subset(summary, dataset, model)
     cols = min(3, len(order))
     rows = int(np.ceil(len(order) / cols))
@@ -108,8 +138,14 @@ def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, datas
 
 def per_language_points(per_lang: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
     """One panel per metric the task has (Mo / Cr / Mul mAP, rank distance): each query language's value per
-    strategy, mean ± sd over seeds (`results.per_language`'s frame); the training languages first, then the
-    unseen ones, marked ``*``."""
+    strategy, mean ± sd over seeds; the training languages first, then the unseen ones, marked ``*``.
+
+    Args:
+        per_lang: `results.per_language`'s frame for (dataset, model).
+        dataset: the evaluation dataset, for the title.
+        model: the model, for the title.
+        profile: the profile's name, for the title.
+    """
     frame = per_lang.assign(lang=[f"{lang}*" if unseen else lang for lang, unseen in zip(per_lang["lang"], per_lang["unseen"])])
     langs = sorted(frame["lang"].unique(), key=lambda lang: (lang.endswith("*"), lang))
     order = sorted(frame["strategy"].unique(), key=strategy_sort_key)
@@ -129,7 +165,14 @@ def per_language_points(per_lang: pd.DataFrame, dataset: str, model: str, profil
 
 
 def batch_composition(counts: dict[str, np.ndarray], languages: tuple[str, ...], title: str) -> Figure:
-    """One heatmap per strategy: how many training pairs had each (query language, passage language)."""
+    """One heatmap per strategy: how many training pairs had each (query language, passage language).
+
+    Args:
+        counts: {strategy label: (n_languages, n_languages) pair counts}, rows the query language
+            (`samplers.composition`).
+        languages: the languages of the counts' rows and columns.
+        title: the figure's title (it names the profile).
+    """
     n = len(counts)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
@@ -148,7 +191,13 @@ def batch_composition(counts: dict[str, np.ndarray], languages: tuple[str, ...],
 
 
 def alpha_points(summary: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
-    """Runs of the α sweep with their α: hybrid(α), plus xy as α = 0 and xx-mono as α = 1 (the same batches)."""
+    """Runs of the α sweep with their α: hybrid(α), plus xy as α = 0 and xx-mono as α = 1 (the same batches).
+
+    Args:
+        summary: `results.collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+    """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)].copy()
     alias = {"xy": 0.0, "xx-mono": 1.0}
     part["alpha"] = [alias.get(s, a) for s, a in zip(part["strategy"], part["alpha"])]
@@ -156,7 +205,17 @@ def alpha_points(summary: pd.DataFrame, dataset: str, model: str) -> pd.DataFram
 
 
 def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure | None:
-    """mAP (Mo/Cr/Mul) and rank distance against α, mean ± sd over seeds; None with fewer than 3 α values."""
+    """mAP (Mo/Cr/Mul) and rank distance against α (`alpha_points`), mean ± sd over seeds.
+
+    Args:
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        model: the model shown.
+        profile: the profile's name, for the title.
+
+    Returns:
+        The figure, or None when the runs span fewer than 3 α values.
+    """
     points = alpha_points(summary, dataset, model)
     if points["alpha"].nunique() < 3:
         return None
@@ -180,8 +239,17 @@ def comparison_forest(
     query: pd.DataFrame, seeds: pd.DataFrame, reference: str, dataset: str, model: str, profile: str
 ) -> Figure:
     """`reference` minus each other strategy, one panel per compared metric: the difference, its 95 % CI over the
-    evaluation queries (thick, `results.query_comparisons`) and across training seeds (thin,
-    `results.seed_comparisons`), and zero. A gap is settled only where the thin bar stays off zero."""
+    evaluation queries (thick) and across training seeds (thin), and zero. A gap is settled only where the thin
+    bar stays off zero.
+
+    Args:
+        query: `results.query_comparisons`' frame.
+        seeds: `results.seed_comparisons`' frame, for the same strategies.
+        reference: the strategy compared with the others (`results.reference_strategy`).
+        dataset: the evaluation dataset, for the title.
+        model: the model, for the title.
+        profile: the profile's name, for the title.
+    """
     others = list(dict.fromkeys(query["strategy"]))
     y = np.arange(len(others))
     columns = [column for column, _, _ in COMPARED]
@@ -205,7 +273,16 @@ def comparison_forest(
 
 
 def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) -> list[Path]:
-    """Every result figure of a profile, one set per (dataset, model)."""
+    """Every result figure of a profile, one set per (dataset, model), written as PNG.
+
+    Args:
+        results_dir: the profile's results folder (``summary.csv`` and the result files under it).
+        figures_dir: where the PNGs are written (``figures/<profile>``).
+        profile: the profile's name, for the titles.
+
+    Returns:
+        The written files' paths.
+    """
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
     summary = pd.read_csv(results_dir / "summary.csv")
     written = []

@@ -45,7 +45,13 @@ def read_language(path: Path, lang: str) -> tuple[list[Query], list[Candidate]]:
 
 
 def load(source: Path, name: str, languages: tuple[str, ...]) -> RetrievalTask:
-    """Read ``<source>/<lang>.json`` for every language into one task (queries and candidates in language order)."""
+    """Read ``<source>/<lang>.json`` for every language into one task (queries and candidates in language order).
+
+    Args:
+        source: the folder holding LAReQA's per-language files.
+        name: the task's name (``xquad-r`` or ``mlqa-r``).
+        languages: the languages to read, in this order.
+    """
     missing = [lang for lang in languages if not (source / f"{lang}.json").exists()]
     if missing:
         raise FileNotFoundError(f"{source}: {name} files missing for {missing}; expected {source}/<lang>.json as published by LAReQA")

@@ -36,7 +36,13 @@ class Utterance:
 
 
 def parse_lines(lines: list[str], where: str, lang: str) -> list[Utterance]:
-    """Parse one split file's lines; a line without exactly 8 tab-separated fields raises ValueError naming it."""
+    """Parse one split file's lines; a line without exactly 8 tab-separated fields raises ValueError naming it.
+
+    Args:
+        lines: the file's lines, line endings included.
+        where: the file's name for error messages (``zip!member`` inside the zip).
+        lang: the split's language.
+    """
     out = []
     for n, line in enumerate(lines, start=1):
         line = line.rstrip("\r\n")
@@ -85,7 +91,13 @@ class Release:
 
 
 def parallel_task(source: Path, languages: tuple[str, ...] = LANGUAGES, split: str = "test") -> RetrievalTask:
-    """Parallel-utterance retrieval over one split (see module docstring)."""
+    """Parallel-utterance retrieval over one split (see module docstring).
+
+    Args:
+        source: the release (`Release`'s source: the zip, its folder or the extracted folder).
+        languages: the languages of queries and candidates.
+        split: the split whose utterances are both queries and candidates.
+    """
     release = Release(source)
     queries, candidates = [], []
     for lang in languages:
@@ -96,7 +108,14 @@ def parallel_task(source: Path, languages: tuple[str, ...] = LANGUAGES, split: s
 
 
 def intent_task(source: Path, languages: tuple[str, ...] = LANGUAGES, query_split: str = "test", pool_split: str = "eval") -> RetrievalTask:
-    """Same-intent retrieval: `query_split` utterances against the `pool_split` pool (see module docstring)."""
+    """Same-intent retrieval: `query_split` utterances against the `pool_split` pool (see module docstring).
+
+    Args:
+        source: the release, as in `parallel_task`.
+        languages: the languages of queries and candidates.
+        query_split: the split whose utterances are the queries.
+        pool_split: the split whose utterances are the candidates; relevant: those of the query's intent.
+    """
     release = Release(source)
     queries, candidates = [], []
     for lang in languages:

@@ -147,7 +147,16 @@ def _is_done(out_dir: Path, config: dict, product: str) -> bool:
 
 
 def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Fine-tune every run that trains and is not done yet; returns one status row per run."""
+    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again).
+
+    Args:
+        profile: the profile (training settings and languages).
+        paths: where the training set is read and the runs are written.
+        runs: the runs to train; None: all of the profile's. Off-the-shelf runs are passed over.
+
+    Returns:
+        One status row per run: ``run``, ``status`` ('trained' or 'skipped') and ``seconds``.
+    """
     from hybridlib.training import train_run
 
     quiet_progress_bars()
@@ -200,7 +209,16 @@ def _torchrun(profile: Profile, paths: Paths, run: RunSpec, gpus: int) -> None:
 
 
 def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Evaluate every run on every evaluation dataset of the profile; skips results that exist."""
+    """Evaluate every run on every evaluation dataset of the profile; skips results that exist for the same config.
+
+    Args:
+        profile: the profile (datasets, evaluation batch size and precision, bootstrap draws).
+        paths: where the prepared datasets and the trained runs are read and the results written.
+        runs: the runs to evaluate; None: all of the profile's.
+
+    Returns:
+        One status row per run: ``run`` and ``datasets`` (how many were evaluated now).
+    """
     from hybridlib.encoder import load_encoder
     from hybridlib.evaluation import encode_task, evaluate_embeddings
 
@@ -232,7 +250,14 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
 
 
 def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFrame) -> None:
-    """Write config.json, environment.json, per_query.csv.gz, then metrics.json last (it marks completion)."""
+    """Write config.json, environment.json, per_query.csv.gz, then metrics.json last (it marks completion).
+
+    Args:
+        out_dir: the run's evaluation folder (`Paths.eval_dir`).
+        config: the resolved run config with the dataset and the evaluation settings.
+        result: `evaluation.evaluate_embeddings`' metrics dict.
+        per_query: its per-query frame.
+    """
     (out_dir / "metrics.json").unlink(missing_ok=True)  # a stale result must not pass for this config's
     storage.write_json(out_dir / "config.json", config)
     storage.write_json(out_dir / "environment.json", provenance.environment())
@@ -252,7 +277,13 @@ def example_group(paths: Paths, index: int = 0) -> pd.DataFrame:
 
 
 def best_run(profile: Profile, paths: Paths, dataset: str) -> RunSpec:
-    """The trained run with the highest Mul mAP on `dataset` (off-the-shelf if nothing is trained)."""
+    """The trained run with the highest Mul mAP on `dataset` (off-the-shelf if nothing is trained).
+
+    Args:
+        profile: the profile whose runs are searched.
+        paths: where ``summary.csv`` is read.
+        dataset: the evaluation dataset ranked on.
+    """
     summary = pd.read_csv(paths.results / "summary.csv")
     part = summary[summary["dataset"] == dataset].sort_values("multi_map", ascending=False)
     top = part.iloc[0]
@@ -260,7 +291,18 @@ def best_run(profile: Profile, paths: Paths, dataset: str) -> RunSpec:
 
 
 def show_top_k(profile: Profile, paths: Paths, *, n_queries: int = 3, k: int = 5) -> pd.DataFrame:
-    """Top-k candidates from the multilingual pool for a few queries of the first dataset (faiss search)."""
+    """Top-k candidates from the multilingual pool for a few queries of the first dataset (faiss search), by
+    `best_run`'s model.
+
+    Args:
+        profile: the profile; its first evaluation dataset is searched.
+        paths: where the dataset, ``summary.csv`` and the model are read.
+        n_queries: queries shown, spread evenly over the dataset.
+        k: candidates shown per query.
+
+    Returns:
+        One row per (query, rank): score, candidate and whether it is relevant.
+    """
     import faiss
 
     from hybridlib.encoder import load_encoder

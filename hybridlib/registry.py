@@ -101,7 +101,13 @@ FILES = _build()
 
 
 def files_for(train_source: str, eval_datasets: tuple[str, ...], train_languages: tuple[str, ...]) -> list[RemoteFile]:
-    """The registry entries a profile needs, in download order."""
+    """The registry entries a profile needs, in download order.
+
+    Args:
+        train_source: the profile's training source; ``squad-translate-train`` needs SQuAD and translate-train.
+        eval_datasets: the profile's evaluation datasets.
+        train_languages: the profile's training languages (translate-train files for all but en).
+    """
     names = []
     if train_source == "squad-translate-train":
         names.append("squad/train")

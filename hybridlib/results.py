@@ -105,7 +105,14 @@ def write_summary(results_dir: str | Path) -> pd.DataFrame:
 
 
 def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Per strategy: 'mean ± sd' over seeds of each column, and n (seeds); sd is '–' for a single run."""
+    """Per strategy: 'mean ± sd' over seeds of each column, and n (seeds); sd is '–' for a single run.
+
+    Args:
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+        columns: the summary columns shown (rank distance to 1 decimal, the rest to 3).
+    """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
     out = []
     for strategy, group in sorted(part.groupby("strategy"), key=lambda kv: strategy_sort_key(kv[0])):
@@ -123,8 +130,16 @@ def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tupl
 
 def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str,
                    languages: Collection[str] | None = None) -> pd.DataFrame:
-    """Per-query values of one strategy, averaged over its seeds (one value per query and target); only the
-    queries in `languages` when given."""
+    """Per-query values of one strategy, averaged over its seeds (one value per query and target).
+
+    Args:
+        results_dir: the profile's results folder (``summary``'s paths are relative to it).
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+        strategy: the strategy whose runs' ``per_query.csv.gz`` are read.
+        languages: only the queries in these languages; None: all.
+    """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
     frames = [pd.read_csv(Path(results_dir) / p / "per_query.csv.gz") for p in part["path"]]
     if not frames:
@@ -138,10 +153,22 @@ def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str,
 
 def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str,
                       languages: Collection[str] | None = None) -> pd.DataFrame:
-    """`reference` minus each other strategy over the evaluation queries: one row per (strategy, `COMPARED` column)
-    with ``diff``, ``low``, ``high`` (95 % bootstrap CI) and ``p`` of `stats.paired_test` on per-query values
-    averaged over seeds; NaN where the task lacks the setting (mtop-parallel has no Mo). With `languages`, only
-    the queries in those languages take part (Cr: those languages' queries to every other language)."""
+    """`reference` minus each other strategy over the evaluation queries, by `stats.paired_test` on per-query
+    values averaged over seeds.
+
+    Args:
+        results_dir: the profile's results folder (``summary``'s paths are relative to it).
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+        reference: the strategy compared with every other one.
+        languages: only the queries in these languages take part (Cr: from them to every other language);
+            None: all.
+
+    Returns:
+        One row per (strategy, `COMPARED` column) with ``diff``, ``low``, ``high`` (95 % bootstrap CI) and
+        ``p``; NaN where the task lacks the setting (mtop-parallel has no Mo).
+    """
     ref = per_query_mean(results_dir, summary, dataset, model, reference, languages)
     rows = []
     for other in _others(summary, dataset, model, reference):
@@ -154,8 +181,18 @@ def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: s
 
 
 def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
-    """`reference` minus each other strategy across training seeds: one row per (strategy, `COMPARED` column)
-    with ``diff``, ``low``, ``high`` and ``p`` of `stats.seed_test` on the seeds' macro means, and ``seeds``."""
+    """`reference` minus each other strategy across training seeds, by `stats.seed_test` on the seeds' macro means.
+
+    Args:
+        summary: `collect`'s frame, or any frame with its id columns and `COMPARED` columns (`unseen_summary`).
+        dataset: the evaluation dataset.
+        model: the model.
+        reference: the strategy compared with every other one.
+
+    Returns:
+        One row per (strategy, `COMPARED` column) with ``diff``, ``low``, ``high``, ``p`` and ``seeds``
+        ('3 vs 3').
+    """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
     ref = part[part["strategy"] == reference]
     rows = []
@@ -170,13 +207,29 @@ def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference:
 
 def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str,
                        languages: Collection[str] | None = None) -> pd.DataFrame:
-    """`reference` minus each other strategy: difference, 95 % bootstrap CI and paired-test p per headline metric
-    (`query_comparisons`, over the queries in `languages` when given)."""
+    """`query_comparisons` as a table: a row per compared strategy, a cell per `COMPARED` column with the
+    difference, its 95 % bootstrap CI and the paired test's p.
+
+    Args:
+        results_dir: as in `query_comparisons`.
+        summary: as in `query_comparisons`.
+        dataset: as in `query_comparisons`.
+        model: as in `query_comparisons`.
+        reference: as in `query_comparisons`.
+        languages: as in `query_comparisons`.
+    """
     return _comparison_table(query_comparisons(results_dir, summary, dataset, model, reference, languages), reference)
 
 
 def seed_table(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
-    """`reference` minus each other strategy over training seeds: difference of seed means, Welch 95 % CI and p."""
+    """`seed_comparisons` as a table (difference of seed means, Welch 95 % CI and p).
+
+    Args:
+        summary: as in `seed_comparisons`.
+        dataset: as in `seed_comparisons`.
+        model: as in `seed_comparisons`.
+        reference: as in `seed_comparisons`.
+    """
     return _comparison_table(seed_comparisons(summary, dataset, model, reference), reference)
 
 
@@ -310,8 +363,14 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
 
 
 def unseen_summary(per_lang: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
-    """`per_language`'s frame for (dataset, model) reduced to one row per run, like `collect`'s: per `COMPARED`
-    column the macro mean over the unseen languages (NaN where the task lacks it), for `seed_table`."""
+    """`per_language`'s frame reduced to one row per run, like `collect`'s: per `COMPARED` column the macro mean
+    over the unseen languages (NaN where the task lacks it), for `seed_table`.
+
+    Args:
+        per_lang: `per_language`'s frame for (dataset, model).
+        dataset: the dataset, for the id columns.
+        model: the model, for the id columns.
+    """
     unseen = per_lang[per_lang["unseen"]]
     columns = [column for column, _, _ in COMPARED]
     wide = unseen.groupby(["strategy", "seed", "column"])["value"].mean().unstack("column").reindex(columns=columns)

@@ -114,7 +114,13 @@ class ParallelIndex:
         self.n_pairs = int(sizes.sum())
 
     def pair_row(self, groups: np.ndarray, qlang: np.ndarray, plang: np.ndarray) -> np.ndarray:
-        """Rows of the pairs (group, query language index, passage language index); all must be present."""
+        """Rows of the pairs (group, query language index, passage language index); all must be present.
+
+        Args:
+            groups: (n,) group indices.
+            qlang: (n,) query language indices into `languages`.
+            plang: (n,) passage language indices into `languages`.
+        """
         n = self.n_langs[groups]
         return self.offset[groups] + (self.cum[groups, qlang] - 1) * n + (self.cum[groups, plang] - 1)
 

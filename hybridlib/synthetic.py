@@ -135,10 +135,24 @@ class World:
         return " ".join(words)
 
     def sentence(self, lang: str, paragraph: Paragraph, k: int) -> str:
+        """The `k`-th sentence (fact) of `paragraph` in `lang`.
+
+        Args:
+            lang: a language of the world.
+            paragraph: the paragraph (its entity and facts).
+            k: the fact's index in the paragraph.
+        """
         relation, filler = paragraph.facts[k]
         return self._render(_LANGUAGES[lang][3], lang, paragraph.entity, relation, filler)
 
     def question(self, lang: str, paragraph: Paragraph, k: int) -> str:
+        """The question whose answer is `sentence(lang, paragraph, k)`; arguments as there.
+
+        Args:
+            lang: a language of the world.
+            paragraph: the paragraph (its entity and facts).
+            k: the fact's index in the paragraph.
+        """
         relation, _ = paragraph.facts[k]
         return self._render(_LANGUAGES[lang][4], lang, paragraph.entity, relation, None)
 

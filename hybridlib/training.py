@@ -181,8 +181,18 @@ def make_trainer(
 ) -> SentenceTransformerTrainer:
     """The `SentenceTransformerTrainer` of one run (model, pair dataset, sampler, loss), before any step.
 
-    Takes `train_run`'s arguments, with `ckpt_dir` the trainer's output folder (checkpoints). `train_run` calls
-    it; `benchmarks/loader.py` and `benchmarks/train_step.py` time its dataloader and steps.
+    `train_run` calls it; `benchmarks/loader.py` and `benchmarks/train_step.py` time its dataloader and steps.
+
+    Args:
+        base_model: as in `train_run`.
+        rows: as in `train_run`.
+        languages: as in `train_run`.
+        strategy: as in `train_run`.
+        seed: as in `train_run`.
+        settings: as in `train_run`.
+        ckpt_dir: the trainer's output folder (its checkpoints).
+        revision: as in `train_run`.
+        callbacks: as in `train_run`.
     """
     import pyarrow.compute as pc
     from sentence_transformers import SentenceTransformerTrainer
@@ -279,8 +289,13 @@ def make_loss(model: SentenceTransformer, settings: TrainSettings, *, gather: bo
     """InfoNCE with in-batch negatives (scale 20); the cached (GradCache) variant when `cached_minibatch` > 0.
 
     Both give the same loss and gradients (tested); the cached one embeds `cached_minibatch` pairs at a
-    time, so batch 100 fits a 16 GB T4. With `gather` (several ranks), each rank scores its queries against the
-    passages of every rank, so the negatives come from the whole global batch.
+    time, so batch 100 fits a 16 GB T4.
+
+    Args:
+        model: the encoder being trained.
+        settings: the profile's training settings (`cached_minibatch`).
+        gather: several ranks: each rank scores its queries against the passages of every rank, so the
+            negatives come from the whole global batch.
     """
     from sentence_transformers.sentence_transformer.losses import (
         CachedMultipleNegativesRankingLoss,
