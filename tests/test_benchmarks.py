@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
         ("encode.py", ["--tiny", "--forward-only", "--workers", "0,1", "--compile"], "| model | batch | path | passages/s"),
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
         ("loader.py", ["--tiny", "--batches", "3"], "| model | hard negatives | host ms per batch (median)"),
+        ("tables.py", ["--tiny"], "| stage | seconds | peak memory GiB"),
     ],
 )
 def test_benchmark_prints_its_table(script, args, header, tmp_path):
