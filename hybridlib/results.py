@@ -9,6 +9,8 @@
 - `per_language` reads every run's per-language values; `language_table` shows one metric per query language,
   with the languages no strategy trained on marked and averaged apart. On those languages alone,
   `significance_table` (given their names) and `seed_table` (given `unseen_summary`'s frame) compare the strategies.
+- `claims_table` checks the paper's claims about hybrid (`CLAIMS`) on every (dataset, model), from the same
+  comparisons; `write_tables` writes it to ``tables/claims.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ COMPARED = (
     ("cross_map", "cross", "map"),
     ("multi_map", "multi", "map"),
     ("rank_distance", "multi", "rank_distance"),
+)
+
+# The paper's claims about hybrid, each the sign it reports for hybrid − another strategy on one `COMPARED`
+# column (on XLM-R, XQuAD-R: every sign as listed, Mul against X-Y a tie at .593): (column, other, sign, wording)
+CLAIMS = (
+    ("mono_map", "xx-mono", +1, "Mo mAP ≥ xx-mono's (keeps X-X's monolingual strength)"),
+    ("mono_map", "xy", +1, "Mo mAP > xy's"),
+    ("cross_map", "xy", +1, "Cr mAP ≥ xy's (keeps X-Y's cross-lingual strength)"),
+    ("cross_map", "xx-mono", +1, "Cr mAP > xx-mono's"),
+    ("multi_map", "xy", +1, "Mul mAP ≥ xy's (keeps X-Y's multilingual strength)"),
+    ("multi_map", "xx-mono", +1, "Mul mAP > xx-mono's"),
+    ("rank_distance", "xy", -1, "rank distance ≤ xy's (less language bias)"),
+    ("rank_distance", "xx-mono", -1, "rank distance < xx-mono's"),
 )
 
 LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (X→X)", "cross_map": "Cr mAP (X→Y, mean over Y)", "multi_map": "Mul mAP (X→all)",
@@ -322,10 +337,20 @@ def _comparison_cell(test: dict) -> str:
 
 def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
     """Markdown tables per (dataset, model): mean ± sd over seeds; the hybrid run against every other strategy,
-    paired over the evaluation queries (`significance_table`) and across training seeds (`seed_table`)."""
+    paired over the evaluation queries and across training seeds; per query language, and the same comparisons
+    on the unseen languages alone. Then ``claims.md``: the paper's claims about hybrid, checked on every
+    (dataset, model) from the same comparisons (`claims_table`).
+
+    Args:
+        results_dir: the profile's results folder, holding ``summary.csv``.
+        profile_name: the profile's name, for the headings.
+
+    Returns:
+        The written files' paths, ``tables/<dataset>__<model>.md`` then ``tables/claims.md``.
+    """
     results_dir = Path(results_dir)
     summary = pd.read_csv(results_dir / "summary.csv")
-    written = []
+    written, compared = [], []
     for (dataset, model), part in summary.groupby(["dataset", "model"]):
         lines = [
             f"# {dataset} · {model} · profile `{profile_name}`",
@@ -336,29 +361,20 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
             mean_sd_table(summary, dataset, model).to_markdown(),
         ]
         reference = reference_strategy(set(part["strategy"]))
+        per_lang = per_language(results_dir, summary, dataset, model)
+        unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
         if reference:
-            lines += [
-                "",
-                f"## {reference} against each strategy",
-                "",
-                "Difference of macro means (per-query values averaged over seeds), 95 % bootstrap CI over parallel groups, "
-                "and the two-sided p of a paired sign-flip test over parallel groups (10,000 permutations).",
-                "",
-                significance_table(results_dir, summary, dataset, model, reference).to_markdown(),
-                "",
-                f"## {reference} against each strategy, across training seeds",
-                "",
-                "Difference of the seeds' mean macro means, with the 95 % CI and two-sided p of Welch's t-test over "
-                "seeds (a one-sample test against a strategy with a single run, such as off-the-shelf). The paired "
-                "test above averages seeds before testing, so it leaves this seed-to-seed variation out; a gap that "
-                "another training seed might reverse shows here as a wide CI.",
-                "",
-                seed_table(summary, dataset, model, reference).to_markdown(),
-            ]
-        lines += _language_section(results_dir, summary, dataset, model, reference)
+            comparisons = _comparisons(results_dir, summary, per_lang, dataset, model, reference, unseen)
+            compared.append(comparisons)
+            lines += _comparison_section(comparisons["all"], reference)
+        lines += _language_section(per_lang, unseen)
+        if reference and unseen:
+            lines += _unseen_section(comparisons["unseen"], reference, unseen)
         path = results_dir / "tables" / f"{dataset}__{model}.md"
         storage.write_text(path, "\n".join(lines) + "\n")
         written.append(path)
+    if compared:
+        written.append(_write_claims(results_dir / "tables" / "claims.md", compared, profile_name))
     return written
 
 
@@ -377,11 +393,102 @@ def unseen_summary(per_lang: pd.DataFrame, dataset: str, model: str) -> pd.DataF
     return wide.reset_index().assign(dataset=dataset, model=model)
 
 
-def _language_section(results_dir: Path, summary: pd.DataFrame, dataset: str, model: str, reference: str | None) -> list[str]:
-    """The tables' per-language part: one `language_table` per `COMPARED` column the task has, then `reference`
-    against each strategy on the unseen languages, over their queries and across training seeds."""
-    per_lang = per_language(results_dir, summary, dataset, model)
-    unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
+def _comparisons(results_dir: Path, summary: pd.DataFrame, per_lang: pd.DataFrame, dataset: str, model: str,
+                 reference: str, unseen: list[str]) -> dict:
+    """`reference` against each strategy, over the queries and across seeds, on all languages and (when the task
+    has any) on the unseen ones: {"dataset", "model", "reference", "all": (query, seeds), "unseen": (query, seeds)}."""
+    out = {"dataset": dataset, "model": model, "reference": reference,
+           "all": (query_comparisons(results_dir, summary, dataset, model, reference), seed_comparisons(summary, dataset, model, reference))}
+    if unseen:
+        out["unseen"] = (query_comparisons(results_dir, summary, dataset, model, reference, unseen),
+                         seed_comparisons(unseen_summary(per_lang, dataset, model), dataset, model, reference))
+    return out
+
+
+def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
+    """The paper's claims (`CLAIMS`) checked on each (dataset, model): a row per claim, a column per (dataset,
+    model), each cell hybrid − the other strategy with two marks, for its 95 % CI over the evaluation queries and
+    across training seeds: ✓ the CI lies on the side of zero the paper reports, ✗ on the other side, ~ it holds
+    zero, · no CI (a single run a side); '–' where a strategy or the setting is missing.
+
+    Args:
+        compared: one dict per (dataset, model) as `write_tables` builds them: ``dataset``, ``model``,
+            ``reference`` and, per part, a (`query_comparisons`, `seed_comparisons`) pair of frames.
+        part: ``"all"`` (every query language) or ``"unseen"`` (the unseen languages' queries only); a (dataset,
+            model) without the part has no column.
+    """
+    columns = {}
+    for c in compared:
+        if part not in c:
+            continue
+        query, seeds = (frame.set_index(["strategy", "column"]) for frame in c[part])
+        name = f"{c['dataset']} · {c['model']}" + ("" if c["reference"] == "hybrid-0.5" else f" ({c['reference']})")
+        columns[name] = [_claim_cell(query, seeds, other, column, sign) for column, other, sign, _ in CLAIMS]
+    return pd.DataFrame(columns, index=pd.Index([wording for *_, wording in CLAIMS], name="hybrid's …"))
+
+
+def _claim_cell(query: pd.DataFrame, seeds: pd.DataFrame, other: str, column: str, sign: int) -> str:
+    if (other, column) not in query.index or math.isnan(query.loc[(other, column), "diff"]):
+        return "–"
+    digits = 1 if column == "rank_distance" else 3
+    return f"{query.loc[(other, column), 'diff']:+.{digits}f} {_mark(query.loc[(other, column)], sign)} {_mark(seeds.loc[(other, column)], sign)}"
+
+
+def _mark(test: pd.Series, sign: int) -> str:
+    """✓ / ✗ / ~ / ·: where the CI [low, high] of hybrid − other lies against the claimed sign."""
+    low, high = sorted((sign * test["low"], sign * test["high"]))
+    if math.isnan(low):
+        return "·"
+    return "✓" if low > 0 else "✗" if high < 0 else "~"
+
+
+def _write_claims(path: Path, compared: list[dict], profile_name: str) -> Path:
+    lines = [
+        f"# The paper's claims about hybrid · profile `{profile_name}`",
+        "",
+        "Each claim is the sign the paper reports for hybrid (α = 0.5) minus another strategy (XLM-R, XQuAD-R; README "
+        "\"Reproduce the paper\"). Each cell: our difference (per-query values averaged over seeds), then a mark for its "
+        "95 % CI over the evaluation queries (paired, bootstrap over parallel groups) and one for its 95 % CI across "
+        "training seeds (Welch), both from the per-dataset tables: ✓ the CI lies on the paper's side of zero, ✗ on the "
+        "other side, ~ it holds zero (for a ≥ claim: no difference shown either way), · no CI. A claim holds where "
+        "the second mark is ✓; each CI is per comparison, not corrected for the number of claims.",
+        "",
+        "## Every query language",
+        "",
+        claims_table(compared).to_markdown(),
+    ]
+    unseen = claims_table(compared, "unseen")
+    if not unseen.empty:
+        lines += ["", "## The unseen query languages only (no strategy trained on them; Cr: from them to every other language)", "",
+                  unseen.to_markdown()]
+    storage.write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _comparison_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str) -> list[str]:
+    query, seeds = pair
+    return [
+        "",
+        f"## {reference} against each strategy",
+        "",
+        "Difference of macro means (per-query values averaged over seeds), 95 % bootstrap CI over parallel groups, "
+        "and the two-sided p of a paired sign-flip test over parallel groups (10,000 permutations).",
+        "",
+        _comparison_table(query, reference).to_markdown(),
+        "",
+        f"## {reference} against each strategy, across training seeds",
+        "",
+        "Difference of the seeds' mean macro means, with the 95 % CI and two-sided p of Welch's t-test over "
+        "seeds (a one-sample test against a strategy with a single run, such as off-the-shelf). The paired "
+        "test above averages seeds before testing, so it leaves this seed-to-seed variation out; a gap that "
+        "another training seed might reverse shows here as a wide CI.",
+        "",
+        _comparison_table(seeds, reference).to_markdown(),
+    ]
+
+
+def _language_section(per_lang: pd.DataFrame, unseen: list[str]) -> list[str]:
+    """The tables' per-language part: one `language_table` per `COMPARED` column the task has."""
     lines = [
         "",
         "## Per query language",
@@ -395,21 +502,24 @@ def _language_section(results_dir: Path, summary: pd.DataFrame, dataset: str, mo
         table = language_table(per_lang, column)
         if not table.empty:
             lines += ["", f"### {LANGUAGE_TABLE_TITLES[column]}", "", table.to_markdown(disable_numparse=True, colalign=("left",) + ("right",) * table.shape[1])]
-    if unseen and reference:
-        lines += [
-            "",
-            f"### {reference} against each strategy on the unseen languages ({', '.join(unseen)})",
-            "",
-            "As the two comparisons above, on the unseen languages' queries only (Cr: from them to every other "
-            "language). Over the evaluation queries (paired sign-flip test over parallel groups):",
-            "",
-            significance_table(results_dir, summary, dataset, model, reference, unseen).to_markdown(),
-            "",
-            "Across training seeds (Welch's t-test on each seed's macro mean over the unseen languages):",
-            "",
-            seed_table(unseen_summary(per_lang, dataset, model), dataset, model, reference).to_markdown(),
-        ]
     return lines
+
+
+def _unseen_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str, unseen: list[str]) -> list[str]:
+    query, seeds = pair
+    return [
+        "",
+        f"### {reference} against each strategy on the unseen languages ({', '.join(unseen)})",
+        "",
+        "As the two comparisons above, on the unseen languages' queries only (Cr: from them to every other "
+        "language). Over the evaluation queries (paired sign-flip test over parallel groups):",
+        "",
+        _comparison_table(query, reference).to_markdown(),
+        "",
+        "Across training seeds (Welch's t-test on each seed's macro mean over the unseen languages):",
+        "",
+        _comparison_table(seeds, reference).to_markdown(),
+    ]
 
 
 def ci_table(summary: pd.DataFrame) -> pd.DataFrame:

@@ -96,7 +96,8 @@ NOTEBOOKS = {
         ("params", PARAMETERS),
         ("code", SETUP),
         ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds; "
-               "per query language, with the languages no strategy trained on apart"),
+               "per query language, with the languages no strategy trained on apart. Last, `claims.md`: each of the paper's "
+               "claims about hybrid, checked on every dataset and model"),
         ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    display(Markdown(path.read_text()))"),
         ("md", "## Figures"),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),

@@ -84,3 +84,36 @@ def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_p
     assert len(fig.axes) == 3 and [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["de", "en", "el*"]
     assert all(word in fig._suptitle.get_text() for word in ("mtop-parallel", "profile test"))
     assert figures.save(fig, tmp_path / "languages.png").stat().st_size > 1000
+
+
+def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
+    results.write_tables(results_dir, "test")
+    text = (results_dir / "tables" / "claims.md").read_text()
+    every, unseen = text.split("## Every query language")[1].split("## The unseen query languages only")
+
+    def rows(part: str) -> dict[str, list[str]]:
+        lines = [line for line in part.splitlines() if line.startswith("| ") and "---" not in line]
+        return {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in lines}
+
+    every, unseen = rows(every), rows(unseen)
+    assert every["hybrid's …"] == ["mtop-parallel · m", "xquad-r · m"]
+    # hybrid − xy: +0.1 on en and de, +0.15 on el, the same for every query (a zero-width CI over queries) and
+    # shifted alike by each seed, so the CI across 2 seeds a side holds zero
+    assert every["Mo mAP > xy's"] == ["–", "+0.117 ✓ ~"], "mtop-parallel has no Mo"
+    assert every["rank distance ≤ xy's (less language bias)"][1] == "+11.7 ✗ ~", "a higher rank distance is against the claim"
+    assert every["Mo mAP ≥ xx-mono's (keeps X-X's monolingual strength)"] == ["–", "–"], "no xx-mono run"
+    assert unseen["Mo mAP > xy's"] == ["–", "+0.150 ✓ ~"], "el's queries alone"
+
+
+def test_claim_marks_cover_every_case():
+    def frame(low: float, high: float) -> pd.DataFrame:
+        return pd.DataFrame([{"strategy": "xy", "column": "multi_map", "diff": (low + high) / 2, "low": low, "high": high, "p": 0.5}])
+
+    def cell(query: pd.DataFrame, seeds: pd.DataFrame, reference: str = "hybrid-0.5") -> pd.DataFrame:
+        table = results.claims_table([{"dataset": "d", "model": "m", "reference": reference, "all": (query, seeds)}])
+        return table.loc["Mul mAP ≥ xy's (keeps X-Y's multilingual strength)"]
+
+    nan = float("nan")
+    assert cell(frame(0.01, 0.03), frame(-0.01, 0.05)).tolist() == ["+0.020 ✓ ~"]
+    assert cell(frame(-0.03, -0.01), frame(nan, nan)).tolist() == ["-0.020 ✗ ·"], "a single run a side has no CI"
+    assert list(cell(frame(0.01, 0.03), frame(0.01, 0.03), "hybrid-0.25").index) == ["d · m (hybrid-0.25)"]
