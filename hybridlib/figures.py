@@ -22,6 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from hybridlib import storage  # noqa: E402
 from hybridlib.results import (  # noqa: E402
     COMPARED,
+    claims_table,
     per_language,
     query_comparisons,
     reference_strategy,
@@ -272,6 +273,30 @@ def comparison_forest(
     return fig
 
 
+def claims_grid(claims: pd.DataFrame, profile: str) -> Figure:
+    """`results.claims_table` as a grid: a row per claim, a column per (dataset, model), each cell coloured by
+    where the CI across training seeds lies (green: the paper's side of zero, red: the other side, grey: it holds
+    zero or there is none) and labelled with the difference and both marks.
+
+    Args:
+        claims: `results.claims_table`'s frame.
+        profile: the profile's name, for the title.
+    """
+    codes = {"✓": 1.0, "✗": -1.0, "~": 0.0, "·": 0.0}
+    colour = claims.map(lambda cell: codes.get(cell[-1], np.nan))  # the last mark is the across-seeds one
+    fig, ax = plt.subplots(figsize=(5.5 + 1.5 * claims.shape[1], 0.9 + 0.42 * len(claims)))  # room for the claims
+    sns.heatmap(colour, cmap=sns.color_palette(["#e8a0a0", "#e6e6e6", "#9fd39f"], as_cmap=True), vmin=-1.5, vmax=1.5,
+                annot=claims.to_numpy(), fmt="", annot_kws={"size": 7}, cbar=False, linewidths=0.5, linecolor="white", ax=ax)
+    ax.set_xticklabels([label.get_text().replace(" · ", "\n") for label in ax.get_xticklabels()], rotation=0, fontsize=8)
+    ax.set_yticklabels([f"hybrid's {label.get_text()}" for label in ax.get_yticklabels()], rotation=0, fontsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    fig.suptitle(f"The paper's claims about hybrid · profile {profile}\n"
+                 "cell: hybrid − other, then ✓ / ✗ / ~ for the 95 % CI over queries and across seeds; colour: across seeds", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) -> list[Path]:
     """Every result figure of a profile, one set per (dataset, model), written as PNG.
 
@@ -285,7 +310,7 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
     """
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
     summary = pd.read_csv(results_dir / "summary.csv")
-    written = []
+    written, compared = [], []
     for dataset, model in summary[["dataset", "model"]].drop_duplicates().itertuples(index=False):
         stem = f"{dataset}__{model}"
         written.append(save(map_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__map.png"))
@@ -303,4 +328,7 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
             seeds = seed_comparisons(summary, dataset, model, reference)
             forest = comparison_forest(query, seeds, reference, dataset, model, profile)
             written.append(save(forest, figures_dir / f"{stem}__comparisons.png"))
+            compared.append({"dataset": dataset, "model": model, "reference": reference, "all": (query, seeds)})
+    if compared:
+        written.append(save(claims_grid(claims_table(compared), profile), figures_dir / "claims.png"))
     return written

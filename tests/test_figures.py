@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hybridlib import figures
+from hybridlib import figures, results
 
 
 def summary_rows() -> pd.DataFrame:
@@ -56,3 +56,21 @@ def test_comparison_forest_draws_both_intervals_and_marks_a_missing_setting(tmp_
     assert mono.get_title().startswith("Mo") and "not defined" in mono.texts[0].get_text()
     assert [t.get_text() for t in mono.get_yticklabels()] == ["− xy", "− xx-mono"]
     assert figures.save(fig, tmp_path / "forest.png").stat().st_size > 1000
+
+
+def test_claims_grid_colours_each_claim_by_its_ci_across_seeds(tmp_path):
+    nan = float("nan")
+    query = pd.DataFrame([{"strategy": "xy", "column": c, "diff": d, "low": d - 0.01, "high": d + 0.01, "p": 0.01}
+                          for c, d in [("mono_map", 0.02), ("cross_map", -0.02), ("multi_map", 0.0), ("rank_distance", -5.0)]])
+    seeds = query.assign(low=[0.01, -0.05, -0.05, nan], high=[0.03, -0.01, 0.05, nan])
+    claims = results.claims_table([{"dataset": "xquad-r", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, seeds)}])
+    fig = figures.claims_grid(claims, "paper")
+    colours = fig.axes[0].collections[0].get_array().astype(float).filled(float("nan")).reshape(claims.shape)[:, 0]  # masked: blank
+    by_claim = dict(zip(claims.index, colours))
+    assert by_claim["Mo mAP > xy's"] == 1.0, "seeds CI above zero: the paper's side"
+    assert by_claim["Cr mAP ≥ xy's (keeps X-Y's cross-lingual strength)"] == -1.0
+    assert by_claim["Mul mAP ≥ xy's (keeps X-Y's multilingual strength)"] == 0.0, "the CI holds zero"
+    assert by_claim["rank distance ≤ xy's (less language bias)"] == 0.0, "no CI across seeds"
+    assert pd.isna(by_claim["Mo mAP ≥ xx-mono's (keeps X-X's monolingual strength)"]), "no xx-mono run: left blank"
+    assert "profile paper" in fig._suptitle.get_text()
+    assert figures.save(fig, tmp_path / "claims.png").stat().st_size > 1000
