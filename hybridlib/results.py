@@ -446,7 +446,7 @@ def _write_claims(path: Path, compared: list[dict], profile_name: str) -> Path:
     lines = [
         f"# The paper's claims about hybrid · profile `{profile_name}`",
         "",
-        f"Generated from the result files under `results/{profile_name}/eval/` ({len(compared)} dataset and model pairs). "
+        f"Generated from the result files under `results/{profile_name}/eval/` ({len(compared)} (dataset, model) pair{'' if len(compared) == 1 else 's'}). "
         "Each claim is the sign the paper reports for hybrid (α = 0.5) minus another strategy (XLM-R, XQuAD-R; README "
         "\"Reproduce the paper\"). Each cell: our difference (per-query values averaged over seeds), then a mark for its "
         "95 % CI over the evaluation queries (paired, bootstrap over parallel groups) and one for its 95 % CI across "
