@@ -25,6 +25,7 @@ from hybridlib.results import (  # noqa: E402
     claims_table,
     per_language,
     query_comparisons,
+    read_summary,
     reference_strategy,
     seed_comparisons,
     strategy_sort_key,
@@ -309,7 +310,7 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         The written files' paths.
     """
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
-    summary = pd.read_csv(results_dir / "summary.csv")
+    summary = read_summary(results_dir)
     written, compared = [], []
     for dataset, model in summary[["dataset", "model"]].drop_duplicates().itertuples(index=False):
         stem = f"{dataset}__{model}"

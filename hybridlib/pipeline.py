@@ -26,7 +26,7 @@ import pandas as pd
 
 from hybridlib import provenance, records, storage
 from hybridlib.config import REPO_ROOT, SMOKE_MODEL, Profile, RunSpec
-from hybridlib.results import headline
+from hybridlib.results import headline, read_summary
 
 
 def quiet_progress_bars() -> None:
@@ -284,7 +284,7 @@ def best_run(profile: Profile, paths: Paths, dataset: str) -> RunSpec:
         paths: where ``summary.csv`` is read.
         dataset: the evaluation dataset ranked on.
     """
-    summary = pd.read_csv(paths.results / "summary.csv")
+    summary = read_summary(paths.results)
     part = summary[summary["dataset"] == dataset].sort_values("multi_map", ascending=False)
     top = part.iloc[0]
     return next(r for r in profile.runs() if (r.model.name, r.strategy.label, r.seed) == (top["model"], top["strategy"], top["seed"]))

@@ -119,6 +119,14 @@ def write_summary(results_dir: str | Path) -> pd.DataFrame:
     return summary
 
 
+def read_summary(results_dir: str | Path) -> pd.DataFrame:
+    """``summary.csv`` of a profile's results folder, as `write_summary` wrote it."""
+    path = Path(results_dir) / "summary.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run notebook 03 (evaluation) first, it writes summary.csv")
+    return pd.read_csv(path)
+
+
 def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
     """Per strategy: 'mean ± sd' over seeds of each column, and n (seeds); sd is '–' for a single run.
 
@@ -349,7 +357,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         The written files' paths, ``tables/<dataset>__<model>.md`` then ``tables/claims.md``.
     """
     results_dir = Path(results_dir)
-    summary = pd.read_csv(results_dir / "summary.csv")
+    summary = read_summary(results_dir)
     written, compared = [], []
     for (dataset, model), part in summary.groupby(["dataset", "model"]):
         lines = [

@@ -117,3 +117,9 @@ def test_claim_marks_cover_every_case():
     assert cell(frame(0.01, 0.03), frame(-0.01, 0.05)).tolist() == ["+0.020 ✓ ~"]
     assert cell(frame(-0.03, -0.01), frame(nan, nan)).tolist() == ["-0.020 ✗ ·"], "a single run a side has no CI"
     assert list(cell(frame(0.01, 0.03), frame(0.01, 0.03), "hybrid-0.25").index) == ["d · m (hybrid-0.25)"]
+
+
+def test_tables_before_evaluation_name_the_missing_file_and_the_notebook_to_run(tmp_path):
+    for write in (lambda: results.write_tables(tmp_path, "test"), lambda: figures.write_all(tmp_path, tmp_path / "f", "test")):
+        with pytest.raises(FileNotFoundError, match=r"summary\.csv: missing; run notebook 03"):
+            write()
