@@ -164,7 +164,7 @@ def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str,
         languages: only the queries in these languages; None: all.
     """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
-    frames = [pd.read_csv(Path(results_dir) / p / "per_query.csv.gz") for p in part["path"]]
+    frames = [_read_per_query(Path(results_dir) / p / "per_query.csv.gz") for p in part["path"]]
     if not frames:
         raise ValueError(f"no results for {dataset}/{model}/{strategy}")
     stacked = pd.concat(frames)
@@ -172,6 +172,13 @@ def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str,
         stacked = stacked[stacked["lang"].isin(languages)]
     keys = ["query_id", "key", "lang", "target", "setting"]
     return stacked.groupby(keys, as_index=False).mean(numeric_only=True)
+
+
+def _read_per_query(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ValueError(f"{path}: unreadable ({e}); delete the metrics.json beside it and rerun notebook 03 to redo this run's evaluation") from e
 
 
 def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str,

@@ -123,3 +123,10 @@ def test_tables_before_evaluation_name_the_missing_file_and_the_notebook_to_run(
     for write in (lambda: results.write_tables(tmp_path, "test"), lambda: figures.write_all(tmp_path, tmp_path / "f", "test")):
         with pytest.raises(FileNotFoundError, match=r"summary\.csv: missing; run notebook 03"):
             write()
+
+
+def test_a_damaged_per_query_file_is_named_with_the_fix(results_dir):
+    path = results_dir / "eval" / "xquad-r" / "m" / "xy" / "seed1" / "per_query.csv.gz"
+    path.write_bytes(path.read_bytes()[:40])  # cut short
+    with pytest.raises(ValueError, match=r"xy/seed1/per_query\.csv\.gz: unreadable .* rerun notebook 03"):
+        results.write_tables(results_dir, "test")
