@@ -49,4 +49,4 @@ for notebook in notebooks/0*.ipynb; do
     exit 1
   fi
 done
-echo "done in $((SECONDS - start)) s: $home/results/$profile/summary.csv, $home/results/$profile/tables/, $home/figures/$profile/"
+echo "done in $((SECONDS - start)) s: $home/results/$profile/summary.csv, $home/results/$profile/tables/ (start with claims.md), $home/figures/$profile/"
