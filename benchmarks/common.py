@@ -122,3 +122,23 @@ def workdir() -> Path:
 
 def cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def shaped_task(name: str, languages: tuple[str, ...], questions: int, candidates: int):
+    """A retrieval task of a given shape without text: every question in every language, `candidates` sentences
+    per language, question i relevant to sentence i of each language (to none when i >= candidates)."""
+    from hybridlib.records import Candidate, Query, RetrievalTask
+
+    queries, cands = [], []
+    for lang in languages:
+        queries += [Query(f"{lang}-{i}", lang, "", str(i)) for i in range(questions)]
+        cands += [Candidate(f"{lang}-{j}", lang, "", "", (str(j),)) for j in range(candidates)]
+    return RetrievalTask(name, queries, cands)
+
+
+def unit_rows(rng, n: int, dim: int):
+    """(n, dim) random L2-normalised float32 embeddings."""
+    import numpy as np
+
+    rows = rng.standard_normal((n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)

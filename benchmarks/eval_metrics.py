@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import shaped_task, unit_rows
 
 from hybridlib import lareqa
 from hybridlib.evaluation import evaluate_embeddings, per_query_scores, summarize
-from hybridlib.records import Candidate, Query, RetrievalTask
+from hybridlib.records import RetrievalTask
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xquad-r"
 
@@ -24,13 +25,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xquad
 def xquad_shaped_task() -> tuple[RetrievalTask, str]:
     if SHARED.exists():
         return lareqa.load(SHARED, "xquad-r", lareqa.XQUAD_R_LANGUAGES), "real XQuAD-R (../shared)"
-    queries, cands = [], []
-    for lang in lareqa.XQUAD_R_LANGUAGES:
-        for i in range(1190):
-            queries.append(Query(f"{lang}-{i}", lang, "", str(i)))
-        for j in range(1183):  # 13,013 candidates: 1,190 answer sentences share 1,183 candidates per language
-            cands.append(Candidate(f"{lang}-{j}", lang, "", "", (str(j),) if j < 1183 else ()))
-    return RetrievalTask("xquad-r-shaped", queries, cands), "synthetic XQuAD-R-shaped task"
+    # 13,013 candidates: 1,190 answer sentences share 1,183 candidates per language
+    return shaped_task("xquad-r-shaped", lareqa.XQUAD_R_LANGUAGES, 1190, 1183), "synthetic XQuAD-R-shaped task"
 
 
 def main() -> None:
@@ -41,10 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     task, label = xquad_shaped_task()
     rng = np.random.default_rng(0)
-    q = rng.standard_normal((len(task.queries), args.dim)).astype(np.float32)
-    c = rng.standard_normal((len(task.candidates), args.dim)).astype(np.float32)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    q, c = unit_rows(rng, len(task.queries), args.dim), unit_rows(rng, len(task.candidates), args.dim)
     rows = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()

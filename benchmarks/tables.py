@@ -17,33 +17,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import shaped_task, unit_rows
 
 from hybridlib import figures, lareqa, results
 from hybridlib.evaluation import per_query_scores, summarize
 from hybridlib.pipeline import write_eval
-from hybridlib.records import Candidate, Query, RetrievalTask
+from hybridlib.records import RetrievalTask
 
 STRATEGIES = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid-0.25", "hybrid-0.5", "hybrid-0.75")
 UNSEEN = ("el", "vi")  # XQuAD-R's languages outside the paper's training languages
 METRICS = ("map", "recall@1", "recall@10", "accuracy@1", "mrr@10", "ndcg@10")
 
 
-def shaped_task(languages: tuple[str, ...], per_lang: int) -> RetrievalTask:
-    """XQuAD-R's shape: every question in every language, one relevant candidate sentence per language."""
-    queries, candidates = [], []
-    for lang in languages:
-        queries += [Query(f"{lang}-{i}", lang, "", str(i)) for i in range(per_lang)]
-        candidates += [Candidate(f"{lang}-{i}", lang, "", "", (str(i),)) for i in range(per_lang)]
-    return RetrievalTask("xquad-r", queries, candidates)
-
-
 def write_runs(results_dir: Path, task: RetrievalTask, seeds: int, strategies: tuple[str, ...]) -> int:
     """Every run's config.json, per_query.csv.gz and metrics.json, as evaluation writes them; returns the run count."""
     rng = np.random.default_rng(0)
-    q, c = (rng.standard_normal((n, 32)).astype(np.float32) for n in (len(task.queries), len(task.candidates)))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    c /= np.linalg.norm(c, axis=1, keepdims=True)
-    per_query = per_query_scores(task, q, c)
+    per_query = per_query_scores(task, unit_rows(rng, len(task.queries), 32), unit_rows(rng, len(task.candidates), 32))
     result = {"dataset": task.name, **summarize(per_query, n_boot=10)}
     train_languages = [lang for lang in task.languages if lang not in UNSEEN]
     n = 0
@@ -75,7 +64,7 @@ def main() -> None:
     if args.tiny:
         args.queries_per_lang, args.languages, args.seeds = 40, 4, 2
     languages = lareqa.XQUAD_R_LANGUAGES[: args.languages]
-    task = shaped_task(languages, args.queries_per_lang)
+    task = shaped_task("xquad-r", languages, args.queries_per_lang, args.queries_per_lang)
     with tempfile.TemporaryDirectory() as tmp:
         results_dir = Path(tmp)
         start = time.perf_counter()

@@ -445,8 +445,9 @@ def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
 def _claim_cell(query: pd.DataFrame, seeds: pd.DataFrame, other: str, column: str, sign: int) -> str:
     if (other, column) not in query.index or math.isnan(query.loc[(other, column), "diff"]):
         return "–"
+    over_queries, across_seeds = query.loc[(other, column)], seeds.loc[(other, column)]
     digits = 1 if column == "rank_distance" else 3
-    return f"{query.loc[(other, column), 'diff']:+.{digits}f} {_mark(query.loc[(other, column)], sign)} {_mark(seeds.loc[(other, column)], sign)}"
+    return f"{over_queries['diff']:+.{digits}f} {_mark(over_queries, sign)} {_mark(across_seeds, sign)}"
 
 
 def _mark(test: pd.Series, sign: int) -> str:
