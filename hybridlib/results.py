@@ -10,7 +10,9 @@
   with the languages no strategy trained on marked and averaged apart. On those languages alone,
   `significance_table` (given their names) and `seed_table` (given `unseen_summary`'s frame) compare the strategies.
 - `claims_table` checks the paper's claims about hybrid (`CLAIMS`) on every (dataset, model), from the same
-  comparisons; `write_tables` writes it to ``tables/claims.md``.
+  comparisons; `holm_table` adjusts their p-values for the number of claims (`stats.holm`), and `power_table`
+  gives the smallest gap each test across seeds could detect beside the paper's gap (`PAPER_XLMR`). `write_tables`
+  writes the three to ``tables/claims.md``, and every comparison to ``tables/comparisons.csv`` (`comparisons_frame`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ CLAIMS = (
     ("rank_distance", "xy", -1, "rank distance ≤ xy's (less language bias)"),
     ("rank_distance", "xx-mono", -1, "rank distance < xx-mono's"),
 )
+
+# The paper's XLM-R numbers (mAP, mean rank distance; README "Reproduce the paper") on the two datasets it reports,
+# to set our across-seed tests' power against the gaps it found: dataset -> strategy -> `COMPARED` column -> value
+PAPER_XLMR = {
+    "xquad-r": {"xx-mono": {"mono_map": .792, "cross_map": .674, "multi_map": .547, "rank_distance": 410.2},
+                "xy": {"mono_map": .755, "cross_map": .700, "multi_map": .593, "rank_distance": 295.4},
+                "hybrid-0.5": {"mono_map": .798, "cross_map": .705, "multi_map": .593, "rank_distance": 286.6}},
+    "mlqa-r": {"xx-mono": {"mono_map": .648, "cross_map": .584, "multi_map": .473, "rank_distance": 287.5},
+               "xy": {"mono_map": .626, "cross_map": .620, "multi_map": .508, "rank_distance": 226.7},
+               "hybrid-0.5": {"mono_map": .648, "cross_map": .623, "multi_map": .512, "rank_distance": 227.1}},
+}
 
 LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (X→X)", "cross_map": "Cr mAP (X→Y, mean over Y)", "multi_map": "Mul mAP (X→all)",
                          "rank_distance": "rank distance (lower is better)"}
@@ -220,8 +233,9 @@ def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference:
         reference: the strategy compared with every other one.
 
     Returns:
-        One row per (strategy, `COMPARED` column) with ``diff``, ``low``, ``high``, ``p`` and ``seeds``
-        ('3 vs 3').
+        One row per (strategy, `COMPARED` column) with ``diff``, ``low``, ``high``, ``p``, ``seeds`` ('3 vs 3'),
+        the two sides' seed sds (``sd_reference``, ``sd_other``) and ``detectable``, the smallest difference
+        the test would detect with 80 % power (`stats.detectable_difference`).
     """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
     ref = part[part["strategy"] == reference]
@@ -231,7 +245,10 @@ def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference:
         for column, _, _ in COMPARED:
             a, b = ref[column].dropna(), alt[column].dropna()
             test = stats.seed_test(a, b) if len(a) and len(b) else {}
-            rows.append({"strategy": other, "column": column, "seeds": f"{len(ref)} vs {len(alt)}", **_numbers(test)})
+            sds = [x.std(ddof=1) if len(x) > 1 else 0.0 for x in (a, b)]
+            rows.append({"strategy": other, "column": column, "seeds": f"{len(ref)} vs {len(alt)}", **_numbers(test),
+                         "sd_reference": sds[0], "sd_other": sds[1],
+                         "detectable": stats.detectable_difference(sds[0], len(a), sds[1], len(b)) if len(a) and len(b) else float("nan")})
     return pd.DataFrame(rows)
 
 
@@ -361,7 +378,8 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         profile_name: the profile's name, for the headings.
 
     Returns:
-        The written files' paths, ``tables/<dataset>__<model>.md`` then ``tables/claims.md``.
+        The written files' paths, ``tables/<dataset>__<model>.md``, then ``tables/claims.md`` and
+        ``tables/comparisons.csv`` (every comparison in long form, `comparisons_frame`).
     """
     results_dir = Path(results_dir)
     summary = read_summary(results_dir)
@@ -389,7 +407,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         storage.write_text(path, "\n".join(lines) + "\n")
         written.append(path)
     if compared:
-        written.append(_write_claims(results_dir / "tables" / "claims.md", compared, profile_name))
+        written += _write_claims(results_dir / "tables", compared, profile_name)
     return written
 
 
@@ -442,6 +460,104 @@ def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.Index([wording for *_, wording in CLAIMS], name="hybrid's …"))
 
 
+def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
+    """Every comparison behind the tables in one long frame (``tables/comparisons.csv``), with the paper's
+    claims named and their p-values adjusted by Holm's method over each family: the claims of one (dataset,
+    model), query languages and test.
+
+    Args:
+        compared: as in `claims_table`.
+
+    Returns:
+        One row per (dataset, model, ``languages`` ("all" or "unseen"), ``test`` ("queries": paired over the
+        evaluation queries; "seeds": Welch across training seeds), strategy, `COMPARED` column) with ``reference``,
+        ``diff``, ``low``, ``high``, ``p``; across seeds also ``seeds`` ('3 vs 3'), ``sd_reference``,
+        ``sd_other`` and ``detectable`` (`seed_comparisons`); ``claim`` (the `CLAIMS` wording, empty if the row
+        is not a claim) and ``p_holm`` (NaN if it is not).
+    """
+    wording = {(other, column): text for column, other, _, text in CLAIMS}
+    frames = []
+    for c in compared:
+        for languages in ("all", "unseen"):
+            for test, frame in zip(("queries", "seeds"), c.get(languages, ())):
+                rows = frame.assign(
+                    dataset=c["dataset"], model=c["model"], reference=c["reference"], languages=languages, test=test)
+                rows["claim"] = [wording.get(key, "") for key in zip(rows["strategy"], rows["column"])]
+                is_claim = (rows["claim"] != "").to_numpy()
+                rows["p_holm"] = float("nan")
+                rows.loc[is_claim, "p_holm"] = stats.holm(rows.loc[is_claim, "p"])
+                frames.append(rows)
+    order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p", "seeds", "sd_reference", "sd_other",
+             "detectable", "claim", "p_holm"]
+    return pd.concat(frames, ignore_index=True)[order] if frames else pd.DataFrame(columns=order)
+
+
+def holm_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
+    """`comparisons_frame`'s Holm-adjusted p of each claim, shaped as `claims_table`: a cell per (claim, dataset ·
+    model) with 'over queries / across seeds'; '·' where a test has no p, '–' where `claims_table` has '–'.
+
+    Args:
+        frame: `comparisons_frame`'s frame.
+        languages: ``"all"`` or ``"unseen"``, as `claims_table`'s ``part``.
+    """
+    claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
+    columns = {}
+    for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
+        name = f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
+        tests = part.set_index(["claim", "test"])
+        columns[name] = [_holm_cell(tests, text) for *_, text in CLAIMS]
+    return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
+
+
+def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
+    """How small a gap each claim's test across seeds could see, shaped as `claims_table`: per cell the smallest
+    difference it detects with 80 % power at p < 0.05 (`stats.detectable_difference`, from the seeds' sds); where
+    the paper reports the dataset (`PAPER_XLMR`) and the reference is hybrid-0.5, then the paper's XLM-R gap and
+    the seeds a side that would detect it (`stats.seeds_needed`), e.g. '0.012 · paper +0.006 → 12 seeds'.
+
+    Args:
+        frame: `comparisons_frame`'s frame.
+        languages: ``"all"`` or ``"unseen"``; the paper's gaps are over every language, so only ``"all"``
+            cells show them.
+    """
+    claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
+    columns = {}
+    for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
+        name = f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
+        paper = PAPER_XLMR.get(dataset) if languages == "all" and reference == "hybrid-0.5" else None
+        tests = part.set_index(["claim", "test"])
+        columns[name] = [_power_cell(tests.loc[(text, "seeds")], column, other, paper) if _has_claim(tests, text) else "–"
+                         for column, other, _, text in CLAIMS]
+    return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
+
+
+def _power_cell(row: pd.Series, column: str, other: str, paper: dict | None) -> str:
+    digits = 1 if column == "rank_distance" else 3
+    cell = "·" if math.isnan(row["detectable"]) else f"{row['detectable']:.{digits}f}"
+    if paper is None:
+        return cell
+    gap = round(paper["hybrid-0.5"][column] - paper[other][column], digits)
+    if gap == 0:
+        return f"{cell} · paper ±{0:.{digits}f}"
+    n = stats.seeds_needed(row["sd_reference"], row["sd_other"], gap)
+    return f"{cell} · paper {gap:+.{digits}f} → {'>100' if n is None else n} seeds"
+
+
+def _has_claim(tests: pd.DataFrame, claim: str) -> bool:
+    """Whether `claims_table` has a value for `claim`: `comparisons_frame`'s rows indexed by (claim, test)."""
+    return (claim, "queries") in tests.index and not math.isnan(tests.loc[(claim, "queries"), "diff"])
+
+
+def _holm_cell(tests: pd.DataFrame, claim: str) -> str:
+    if not _has_claim(tests, claim):
+        return "–"
+    return " / ".join(_p_text(tests.loc[(claim, test), "p_holm"]) for test in ("queries", "seeds"))
+
+
+def _p_text(p: float) -> str:
+    return "·" if math.isnan(p) else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _claim_cell(query: pd.DataFrame, seeds: pd.DataFrame, other: str, column: str, sign: int) -> str:
     if (other, column) not in query.index or math.isnan(query.loc[(other, column), "diff"]):
         return "–"
@@ -458,7 +574,10 @@ def _mark(test: pd.Series, sign: int) -> str:
     return "✓" if low > 0 else "✗" if high < 0 else "~"
 
 
-def _write_claims(path: Path, compared: list[dict], profile_name: str) -> Path:
+def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> list[Path]:
+    """``claims.md`` (`claims_table` and `holm_table`, over every query language and the unseen ones) and
+    ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`."""
+    frame = comparisons_frame(compared)
     lines = [
         f"# The paper's claims about hybrid · profile `{profile_name}`",
         "",
@@ -468,18 +587,29 @@ def _write_claims(path: Path, compared: list[dict], profile_name: str) -> Path:
         "95 % CI over the evaluation queries (paired, bootstrap over parallel groups) and one for its 95 % CI across "
         "training seeds (Welch), both from the per-dataset tables: ✓ the CI lies on the paper's side of zero, ✗ on the "
         "other side, ~ it holds zero (for a ≥ claim: no difference shown either way), · no CI. A claim holds where "
-        "the second mark is ✓; each CI is per comparison, not corrected for the number of claims.",
-        "",
-        "## Every query language",
-        "",
-        claims_table(compared).to_markdown(),
+        "the second mark is ✓. Each CI is per comparison: below each table, the claims' p-values adjusted for their "
+        "number (Holm), then the smallest gap the seeds could detect. Every number here is also in `comparisons.csv`.",
     ]
-    unseen = claims_table(compared, "unseen")
-    if not unseen.empty:
-        lines += ["", "## The unseen query languages only (no strategy trained on them; Cr: from them to every other language)", "",
-                  unseen.to_markdown()]
-    storage.write_text(path, "\n".join(lines) + "\n")
-    return path
+    for languages, heading in (("all", "Every query language"),
+                               ("unseen", "The unseen query languages only (no strategy trained on them; Cr: from them to every other language)")):
+        claims = claims_table(compared, languages)
+        if claims.empty:
+            continue
+        lines += [
+            "", f"## {heading}", "", claims.to_markdown(), "",
+            "Holm-adjusted p (two-sided; over queries / across seeds), each test's family being a column's claims: a "
+            "mark whose adjusted p is below 0.05 would survive testing all the claims at a family-wise 5 %.",
+            "", holm_table(frame, languages).to_markdown(), "",
+            "The smallest difference the test across seeds detects with 80 % power at p < 0.05, from each side's "
+            "seed sd (noncentral t with Welch's df: with 3 seeds a side the real power there is nearer 70 %, so "
+            "this is a lower bound); where the paper reports the dataset, its XLM-R gap (hybrid − the other, every "
+            "query language) and the seeds a side (both sides, these sds) that would detect that gap. A claim "
+            "whose mark is ~ and whose gap is below this size was not testable with these seeds.",
+            "", power_table(frame, languages).to_markdown(disable_numparse=True),
+        ]
+    storage.write_text(tables_dir / "claims.md", "\n".join(lines) + "\n")
+    storage.write_text(tables_dir / "comparisons.csv", frame.to_csv(index=False))
+    return [tables_dir / "claims.md", tables_dir / "comparisons.csv"]
 
 
 def _comparison_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str) -> list[str]:

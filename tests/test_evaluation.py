@@ -113,6 +113,48 @@ def test_cluster_bootstrap_covers_and_paired_test_holds_its_level_when_translati
     assert 0.02 <= rejected / reps <= 0.09, f"size {rejected / reps}"
 
 
+def test_holm_is_the_step_down_procedure_and_holds_the_family_wise_error():
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]).tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])  # 4p, 2p→monotone, 3p
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p = rng.uniform(0, 0.2, rng.integers(1, 9))
+        p[rng.uniform(size=len(p)) < 0.2] = np.nan  # a claim without a test
+        adjusted, present = stats.holm(p), ~np.isnan(p)
+        assert np.array_equal(np.isnan(adjusted), ~present)
+        for level in (0.01, 0.05, 0.1):
+            # Holm's procedure: walk up the sorted p, rejecting while p_(i) <= level / (m - i + 1)
+            order, rejected = np.argsort(p[present]), set()
+            for i, j in enumerate(order):
+                if p[present][j] > level / (present.sum() - i):
+                    break
+                rejected.add(int(np.flatnonzero(present)[j]))
+            assert set(np.flatnonzero(adjusted <= level).tolist()) == rejected
+    # eight true nulls: any p < 0.05 happens ~34 % of the time, any Holm-adjusted one at most ~5 %
+    null = rng.uniform(size=(4000, 8))
+    assert (null < 0.05).any(axis=1).mean() > 0.3
+    assert (np.array([stats.holm(row) for row in null]) < 0.05).any(axis=1).mean() <= 0.06
+
+
+def test_detectable_difference_is_what_welchs_test_detects_with_80_percent_power():
+    from scipy import stats as scipy_stats
+
+    rng = np.random.default_rng(0)
+    for n, low, high in ((10, 0.76, 0.84), (3, 0.64, 0.78)):  # with 3 seeds Welch's df is itself uncertain: ~70 %
+        gap = stats.detectable_difference(0.01, n, 0.02, n)
+        a, b = rng.normal(gap, 0.01, (4000, n)), rng.normal(0, 0.02, (4000, n))
+        power = (scipy_stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue < 0.05).mean()
+        assert low <= power <= high, (n, power)
+    # a single run is a fixed value, as in seed_test: a one-sample t-test on the other side's 3 seeds (df 2)
+    gap = stats.detectable_difference(0.01, 3, 0.0, 1)
+    crit = scipy_stats.t.ppf(0.975, 2)
+    assert scipy_stats.nct.sf(crit, 2, gap / (0.01 / np.sqrt(3))) == pytest.approx(0.8)
+    assert np.isnan(stats.detectable_difference(0.0, 3, 0.0, 3)) and np.isnan(stats.detectable_difference(0.01, 1, 0.02, 1))
+    n = stats.seeds_needed(0.01, 0.02, 0.015)
+    assert stats.detectable_difference(0.01, n, 0.02, n) <= 0.015 < stats.detectable_difference(0.01, n - 1, 0.02, n - 1)
+    assert stats.seeds_needed(0.01, 0.02, -0.015) == n, "the sign of the gap does not matter"
+    assert stats.seeds_needed(0.01, 0.02, 0.0) is None and stats.seeds_needed(0.01, 0.02, 1e-5) is None  # > 100 seeds
+
+
 def test_seed_test_is_welch_and_a_single_run_is_a_fixed_value():
     from scipy.stats import ttest_1samp, ttest_ind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hybridlib import figures, results, storage
+from hybridlib import figures, results, stats, storage
 
 TRAIN_LANGUAGES = ["en", "de"]  # el is unseen
 
@@ -92,7 +92,7 @@ def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
     every, unseen = text.split("## Every query language")[1].split("## The unseen query languages only")
 
     def rows(part: str) -> dict[str, list[str]]:
-        lines = [line for line in part.splitlines() if line.startswith("| ") and "---" not in line]
+        lines = [line for line in part.split("Holm-adjusted p")[0].splitlines() if line.startswith("| ") and "---" not in line]
         return {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in lines}
 
     every, unseen = rows(every), rows(unseen)
@@ -103,6 +103,47 @@ def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
     assert every["rank distance ≤ xy's (less language bias)"][1] == "+11.7 ✗ ~", "a higher rank distance is against the claim"
     assert every["Mo mAP ≥ xx-mono's (keeps X-X's monolingual strength)"] == ["–", "–"], "no xx-mono run"
     assert unseen["Mo mAP > xy's"] == ["–", "+0.150 ✓ ~"], "el's queries alone"
+
+
+def test_claims_p_values_are_holm_adjusted_per_column_and_every_comparison_is_in_the_csv(results_dir):
+    results.write_tables(results_dir, "test")
+    frame = pd.read_csv(results_dir / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
+    assert len(frame) == 2 * 2 * 2 * 4, "(dataset) × (all, unseen) × (queries, seeds) × 4 columns, one strategy"
+    claims = frame[frame["claim"].notna()]
+    assert frame.loc[frame["claim"].isna(), "p_holm"].isna().all()
+    # the same seed p for every claim of a column: Holm multiplies the smallest by the family's size, 4 claims
+    # against xy on xquad-r, 3 on mtop-parallel (no Mo); xx-mono's claims have no run and are no family members
+    for dataset, size in (("xquad-r", 4), ("mtop-parallel", 3)):
+        seeds = claims[(claims["dataset"] == dataset) & (claims["test"] == "seeds") & claims["p"].notna()]
+        assert len(seeds) == 2 * size and seeds["seeds"].eq("2 vs 2").all()
+        assert seeds["p_holm"].tolist() == pytest.approx((size * seeds["p"]).clip(upper=1).tolist())
+    text = (results_dir / "tables" / "claims.md").read_text()
+    holm_every = text.split("## The unseen")[0].split("Holm-adjusted p")[1]
+    row = next(line for line in holm_every.splitlines() if line.startswith("| Mo mAP > xy's"))
+    seed_p = claims.query("dataset == 'xquad-r' and languages == 'all' and test == 'seeds'")["p"].iloc[0]
+    assert [cell.strip() for cell in row.split("|")[2:-1]] == ["–", f"1.000 / {min(1, 4 * seed_p):.3f}"]
+
+
+
+def test_claims_say_how_small_a_gap_the_seeds_could_detect_and_how_many_would_see_the_papers(results_dir):
+    results.write_tables(results_dir, "test")
+    frame = pd.read_csv(results_dir / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
+    row = frame.query("dataset == 'xquad-r' and languages == 'all' and test == 'seeds' and column == 'mono_map'").iloc[0]
+    sd = pd.Series([0.5, 0.6]).std()  # each strategy's two seeds differ by 0.1
+    assert row[["sd_reference", "sd_other"]].tolist() == pytest.approx([sd, sd])
+    assert row["detectable"] == pytest.approx(stats.detectable_difference(sd, 2, sd, 2))
+    text = (results_dir / "tables" / "claims.md").read_text()
+    every, unseen = (part.split("80 % power")[1] for part in text.split("## The unseen"))
+
+    def cells(part: str, claim: str) -> list[str]:
+        return [cell.strip() for cell in next(line for line in part.splitlines() if line.startswith(f"| {claim}")).split("|")[2:-1]]
+
+    # the paper's XLM-R XQuAD-R gap hybrid − xy: Mo mAP .798 − .755; MTOP and the unseen languages have no paper figure
+    needed = stats.seeds_needed(sd, sd, 0.043)
+    assert cells(every, "Mo mAP > xy's") == ["–", f"{row['detectable']:.3f} · paper +0.043 → {needed} seeds"]
+    assert cells(every, "Mul mAP ≥ xy's")[1].endswith("paper ±0.000"), "a tie in the paper: no gap to detect"
+    assert cells(every, "Mul mAP ≥ xy's")[0] == f"{row['detectable']:.3f}"
+    assert "paper" not in "".join(cells(unseen, "Mo mAP > xy's"))
 
 
 def test_claim_marks_cover_every_case():
