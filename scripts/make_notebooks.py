@@ -97,8 +97,8 @@ NOTEBOOKS = {
         ("code", SETUP),
         ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds; "
                "per query language, with the languages no strategy trained on apart. Last, `claims.md`: each of the paper's "
-               "claims about hybrid, checked on every dataset and model, with p-values adjusted for the number of claims; "
-               "every comparison is also written to `comparisons.csv`"),
+               "claims about hybrid, checked on every dataset and model, with p-values adjusted for the number of claims and "
+               "the smallest gap the training seeds could detect; every comparison is also written to `comparisons.csv`"),
         ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    print(path)\n    if path.suffix == \".md\":\n        display(Markdown(path.read_text()))"),
         ("md", "## Figures"),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),
