@@ -455,8 +455,8 @@ def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
         if part not in c:
             continue
         query, seeds = (frame.set_index(["strategy", "column"]) for frame in c[part])
-        name = f"{c['dataset']} · {c['model']}" + ("" if c["reference"] == "hybrid-0.5" else f" ({c['reference']})")
-        columns[name] = [_claim_cell(query, seeds, other, column, sign) for column, other, sign, _ in CLAIMS]
+        cells = [_claim_cell(query, seeds, other, column, sign) for column, other, sign, _ in CLAIMS]
+        columns[_claims_column(c["dataset"], c["model"], c["reference"])] = cells
     return pd.DataFrame(columns, index=pd.Index([wording for *_, wording in CLAIMS], name="hybrid's …"))
 
 
@@ -503,9 +503,8 @@ def holm_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
     columns = {}
     for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
-        name = f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
         tests = part.set_index(["claim", "test"])
-        columns[name] = [_holm_cell(tests, text) for *_, text in CLAIMS]
+        columns[_claims_column(dataset, model, reference)] = [_holm_cell(tests, text) for *_, text in CLAIMS]
     return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
 
 
@@ -523,11 +522,11 @@ def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
     columns = {}
     for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
-        name = f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
         paper = PAPER_XLMR.get(dataset) if languages == "all" and reference == "hybrid-0.5" else None
         tests = part.set_index(["claim", "test"])
-        columns[name] = [_power_cell(tests.loc[(text, "seeds")], column, other, paper) if _has_claim(tests, text) else "–"
-                         for column, other, _, text in CLAIMS]
+        cells = [_power_cell(tests.loc[(text, "seeds")], column, other, paper) if _has_claim(tests, text) else "–"
+                 for column, other, _, text in CLAIMS]
+        columns[_claims_column(dataset, model, reference)] = cells
     return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
 
 
@@ -556,6 +555,11 @@ def _holm_cell(tests: pd.DataFrame, claim: str) -> str:
 
 def _p_text(p: float) -> str:
     return "·" if math.isnan(p) else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _claims_column(dataset: str, model: str, reference: str) -> str:
+    """A claims table's column name: 'dataset · model', with the reference named when it is not hybrid-0.5."""
+    return f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
 
 
 def _claim_cell(query: pd.DataFrame, seeds: pd.DataFrame, other: str, column: str, sign: int) -> str:
