@@ -20,3 +20,17 @@ def test_every_python_block_in_the_readme_runs(capsys):
     maps = ast.literal_eval(printed[0])
     assert set(maps) == {"mono", "cross", "multi"} and all(0 < v <= 1 for v in maps.values())
     assert 0 <= float(printed[1]) <= len(namespace["task"].candidates)
+
+
+def test_the_papers_numbers_in_the_readme_are_the_ones_the_claims_tables_use():
+    from hybridlib.results import PAPER_XLMR
+
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:5]]
+            for line in README.read_text().splitlines() if line.startswith(("| XQuAD-R Mo", "| MLQA-R Mo", "| rank distance XQuAD-R"))}
+    strategies = ("xx-mono", "xy", "hybrid-0.5")  # the README's columns: X-X-mono, X-Y, Hybrid
+    for dataset, label in (("xquad-r", "XQuAD-R Mo / Cr / Mul"), ("mlqa-r", "MLQA-R Mo / Cr / Mul")):
+        for strategy, cell in zip(strategies, rows[label]):
+            paper = PAPER_XLMR[dataset][strategy]
+            assert [float(x) for x in cell.split(" / ")] == [paper["mono_map"], paper["cross_map"], paper["multi_map"]]
+    for strategy, cell in zip(strategies, rows["rank distance XQuAD-R / MLQA-R"]):
+        assert [float(x) for x in cell.split(" / ")] == [PAPER_XLMR[d][strategy]["rank_distance"] for d in ("xquad-r", "mlqa-r")]
