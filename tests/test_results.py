@@ -171,3 +171,11 @@ def test_a_damaged_per_query_file_is_named_with_the_fix(results_dir):
     path.write_bytes(path.read_bytes()[:40])  # cut short
     with pytest.raises(ValueError, match=r"xy/seed1/per_query\.csv\.gz: unreadable .* rerun notebook 03"):
         results.write_tables(results_dir, "test")
+
+
+def test_each_claim_is_the_sign_the_papers_xquad_r_numbers_show():
+    paper = results.PAPER_XLMR["xquad-r"]
+    for column, other, sign, wording in results.CLAIMS:
+        gap = sign * (paper["hybrid-0.5"][column] - paper[other][column])
+        strict = ">" in wording or "<" in wording
+        assert gap > 0 if strict else gap >= 0, wording
