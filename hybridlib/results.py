@@ -599,6 +599,8 @@ def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> 
         claims = claims_table(compared, languages)
         if claims.empty:
             continue
+        if claims.shape[1] > 1:
+            claims["across seeds, over the columns"] = claims.apply(_tally, axis=1)
         lines += [
             "", f"## {heading}", "", claims.to_markdown(), "",
             "Holm-adjusted p (two-sided; over queries / across seeds), each test's family being a column's claims: a "
@@ -614,6 +616,14 @@ def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> 
     storage.write_text(tables_dir / "claims.md", "\n".join(lines) + "\n")
     storage.write_text(tables_dir / "comparisons.csv", frame.to_csv(index=False))
     return [tables_dir / "claims.md", tables_dir / "comparisons.csv"]
+
+
+def _tally(cells: pd.Series) -> str:
+    """How many of a claim's cells have each mark across seeds (their last character): '3 ✓, 1 ✗, 4 ~'; '–' if none."""
+    marks = [cell[-1] for cell in cells]
+    if not any(mark in marks for mark in "✓✗~"):
+        return "–"
+    return ", ".join(f"{marks.count(mark)} {mark}" for mark in "✓✗~")
 
 
 def _comparison_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str) -> list[str]:
