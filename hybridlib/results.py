@@ -245,10 +245,10 @@ def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference:
         for column, _, _ in COMPARED:
             a, b = ref[column].dropna(), alt[column].dropna()
             test = stats.seed_test(a, b) if len(a) and len(b) else {}
-            sds = [x.std(ddof=1) if len(x) > 1 else 0.0 for x in (a, b)]
+            sd_a, sd_b = (x.std(ddof=1) if len(x) > 1 else 0.0 for x in (a, b))
+            detectable = stats.detectable_difference(sd_a, len(a), sd_b, len(b)) if len(a) and len(b) else float("nan")
             rows.append({"strategy": other, "column": column, "seeds": f"{len(ref)} vs {len(alt)}", **_numbers(test),
-                         "sd_reference": sds[0], "sd_other": sds[1],
-                         "detectable": stats.detectable_difference(sds[0], len(a), sds[1], len(b)) if len(a) and len(b) else float("nan")})
+                         "sd_reference": sd_a, "sd_other": sd_b, "detectable": detectable})
     return pd.DataFrame(rows)
 
 
@@ -487,8 +487,8 @@ def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
                 rows["p_holm"] = float("nan")
                 rows.loc[is_claim, "p_holm"] = stats.holm(rows.loc[is_claim, "p"])
                 frames.append(rows)
-    order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p", "seeds", "sd_reference", "sd_other",
-             "detectable", "claim", "p_holm"]
+    order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p",
+             "seeds", "sd_reference", "sd_other", "detectable", "claim", "p_holm"]
     return pd.concat(frames, ignore_index=True)[order] if frames else pd.DataFrame(columns=order)
 
 
@@ -579,8 +579,8 @@ def _mark(test: pd.Series, sign: int) -> str:
 
 
 def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> list[Path]:
-    """``claims.md`` (`claims_table` and `holm_table`, over every query language and the unseen ones) and
-    ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`."""
+    """``claims.md`` (`claims_table`, `holm_table` and `power_table`, over every query language and over the
+    unseen ones) and ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`."""
     frame = comparisons_frame(compared)
     lines = [
         f"# The paper's claims about hybrid · profile `{profile_name}`",

@@ -161,11 +161,11 @@ def detectable_difference(sd_a: float, n_a: int, sd_b: float, n_b: int, *, power
     from scipy import optimize
     from scipy import stats as scipy_stats
 
-    parts = [sd**2 / n for sd, n in ((sd_a, n_a), (sd_b, n_b)) if n > 1]
-    var = sum(parts)
+    sides = [(sd**2 / n, n) for sd, n in ((sd_a, n_a), (sd_b, n_b)) if n > 1]  # (variance of the mean, seeds)
+    var = sum(v for v, _ in sides)
     if not var > 0:
         return float("nan")
-    df = var**2 / sum(v**2 / (n - 1) for v, n in zip(parts, [n for n in (n_a, n_b) if n > 1]) if v > 0)
+    df = var**2 / sum(v**2 / (n - 1) for v, n in sides if v > 0)
     crit = scipy_stats.t.ppf((1 + level) / 2, df)
     shift = optimize.brentq(lambda nc: scipy_stats.nct.sf(crit, df, nc) - power, 0, crit + 20)
     return float(shift * np.sqrt(var))
