@@ -21,8 +21,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from hybridlib import storage  # noqa: E402
 from hybridlib.results import (  # noqa: E402
+    CLAIMS,
     COMPARED,
+    PAPER_XLMR,
     claims_table,
+    comparisons_frame,
     per_language,
     query_comparisons,
     read_summary,
@@ -264,12 +267,56 @@ def comparison_forest(
         if q["diff"].isna().all():
             ax.text(0.5, 0.5, "not defined\nfor this task", ha="center", va="center", transform=ax.transAxes, fontsize=8)
             continue
-        ax.errorbar(s["diff"], y, xerr=[s["diff"] - s["low"], s["high"] - s["diff"]], fmt="none", ecolor="0.35", elinewidth=0.9, capsize=3)
-        ax.errorbar(q["diff"], y, xerr=[q["diff"] - q["low"], q["high"] - q["diff"]], fmt="o", color="tab:blue", elinewidth=3.5, markersize=4)
+        _ci_bars(ax, q, s, y)
     axes[0].set_yticks(y, [f"− {other}" for other in others])
     axes[0].invert_yaxis()
     fig.suptitle(f"{reference} minus each strategy · {dataset} · {model} · profile {profile}\n"
                  "thick: 95 % CI over the evaluation queries (paired); thin: 95 % CI across training seeds (Welch)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _ci_bars(ax: plt.Axes, query: pd.DataFrame, seeds: pd.DataFrame, y: np.ndarray, sign: int = 1) -> None:
+    """Each row's difference at height y with its 95 % CI over the queries (thick) and across seeds (thin),
+    multiplied by `sign`; rows of NaN draw nothing."""
+    for frame, style in ((seeds, {"fmt": "none", "ecolor": "0.35", "elinewidth": 0.9, "capsize": 3}),
+                         (query, {"fmt": "o", "color": "tab:blue", "elinewidth": 3.5, "markersize": 4})):
+        diff, low, high = (sign * frame[c].to_numpy(dtype=float) for c in ("diff", "low", "high"))
+        low, high = np.minimum(low, high), np.maximum(low, high)
+        ax.errorbar(diff, y, xerr=[diff - low, high - diff], **style)
+
+
+def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
+    """The paper's claims as effect sizes: a panel per claim (`results.CLAIMS`), a row per (dataset, model), each
+    hybrid − the other strategy signed so that right is the side the paper reports, with its 95 % CI over the
+    queries (thick) and across seeds (thin), zero, and the paper's own XLM-R gap (red ×) where it reports the
+    dataset (`results.PAPER_XLMR`).
+
+    Args:
+        frame: `results.comparisons_frame`'s frame.
+        profile: the profile's name, for the title.
+    """
+    claims = frame[(frame["claim"] != "") & (frame["languages"] == "all")]
+    pairs = list(dict.fromkeys(zip(claims["dataset"], claims["model"], claims["reference"])))
+    y = np.arange(len(pairs))
+    fig, axes = plt.subplots(2, 4, figsize=(13, 2.2 + 0.5 * len(pairs)), sharey=True)
+    for ax, (column, other, sign, wording) in zip(axes.T.ravel(), CLAIMS):
+        rows = {test: claims[(claims["column"] == column) & (claims["strategy"] == other) & (claims["test"] == test)]
+                .set_index(["dataset", "model", "reference"]).reindex(pairs) for test in ("queries", "seeds")}
+        ax.set_title(f"hybrid's {wording.split(' (')[0]}", fontsize=9)  # the claim without its gloss
+        ax.tick_params(labelsize=7)
+        ax.axvline(0, color="0.6", lw=0.8)
+        _ci_bars(ax, rows["queries"], rows["seeds"], y, sign)
+        for i, (dataset, _, reference) in enumerate(pairs):
+            paper = PAPER_XLMR.get(dataset)
+            if paper and reference == "hybrid-0.5" and not np.isnan(rows["queries"]["diff"].iloc[i]):
+                ax.plot(sign * (paper["hybrid-0.5"][column] - paper[other][column]), i, "x", color="tab:red", markersize=7)
+        ax.set_xlabel("← against the claim · for it →", fontsize=7)
+    axes[0, 0].set_yticks(y, [f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
+                              for dataset, model, reference in pairs])
+    axes[0, 0].invert_yaxis()
+    fig.suptitle(f"The paper's claims as effect sizes · profile {profile}\nhybrid − other, signed so that right is "
+                 "the paper's side; thick: 95 % CI over queries, thin: across seeds; red ×: the paper's XLM-R gap", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -332,4 +379,5 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
             compared.append({"dataset": dataset, "model": model, "reference": reference, "all": (query, seeds)})
     if compared:
         written.append(save(claims_grid(claims_table(compared), profile), figures_dir / "claims.png"))
+        written.append(save(claims_forest(comparisons_frame(compared), profile), figures_dir / "claims_forest.png"))
     return written

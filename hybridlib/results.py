@@ -489,7 +489,7 @@ def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
                 frames.append(rows)
     order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p",
              "seeds", "sd_reference", "sd_other", "detectable", "claim", "p_holm"]
-    return pd.concat(frames, ignore_index=True)[order] if frames else pd.DataFrame(columns=order)
+    return pd.concat(frames, ignore_index=True).reindex(columns=order) if frames else pd.DataFrame(columns=order)
 
 
 def holm_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:

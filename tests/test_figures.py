@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from hybridlib import figures, results
 
@@ -74,3 +75,29 @@ def test_claims_grid_colours_each_claim_by_its_ci_across_seeds(tmp_path):
     assert pd.isna(by_claim["Mo mAP ≥ xx-mono's (keeps X-X's monolingual strength)"]), "no xx-mono run: left blank"
     assert "profile paper" in fig._suptitle.get_text()
     assert figures.save(fig, tmp_path / "claims.png").stat().st_size > 1000
+
+
+def test_claims_forest_signs_each_gap_toward_the_papers_side_and_marks_the_papers_gap(tmp_path):
+    query = pd.DataFrame([{"strategy": "xy", "column": c, "diff": d, "low": d - 0.01, "high": d + 0.02, "p": 0.01}
+                          for c, d in [("mono_map", 0.02), ("cross_map", -0.02), ("multi_map", 0.0), ("rank_distance", 5.0)]])
+    frame = results.comparisons_frame([{"dataset": "xquad-r", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, query)},
+                                       {"dataset": "mtop-intent", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, query)}])
+    fig = figures.claims_forest(frame, "paper")
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert len(panels) == len(results.CLAIMS) and "hybrid's Mo mAP > xy's" in panels
+
+    def points(title: str, marker: str) -> list[tuple[float, float]]:
+        return [(x, y) for line in panels[title].lines if line.get_marker() == marker for x, y in zip(line.get_xdata(), line.get_ydata())]
+
+    assert points("hybrid's Mo mAP > xy's", "o") == [(0.02, 0), (0.02, 1)]
+    # rank distance 5 above xy's is against "≤ xy's": drawn at −5, its CI [4.99, 5.02] at [−5.02, −4.99]
+    assert points("hybrid's rank distance ≤ xy's", "o") == [(-5.0, 0), (-5.0, 1)]
+    caps = [x for line in panels["hybrid's rank distance ≤ xy's"].lines if line.get_marker() == "|" for x in line.get_xdata()]
+    assert sorted(caps) == pytest.approx([-5.02, -5.02, -4.99, -4.99])
+    # the paper's gaps on XQuAD-R (row 0) only: Mo .798 − .755; rank distance 286.6 − 295.4, signed for "≤"
+    assert points("hybrid's Mo mAP > xy's", "x") == [(pytest.approx(0.043), 0)]
+    assert points("hybrid's rank distance ≤ xy's", "x") == [(pytest.approx(8.8), 0)]
+    nothing = points("hybrid's Mo mAP ≥ xx-mono's", "o") + points("hybrid's Mo mAP ≥ xx-mono's", "x")
+    assert all(pd.isna(x) for x, _ in nothing), "no xx-mono run: nothing drawn, not even the paper's gap"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["xquad-r · xlmr", "mtop-intent · xlmr"]
+    assert figures.save(fig, tmp_path / "claims_forest.png").stat().st_size > 1000
