@@ -23,9 +23,9 @@ from hybridlib import storage  # noqa: E402
 from hybridlib.results import (  # noqa: E402
     CLAIMS,
     COMPARED,
-    PAPER_XLMR,
     claims_table,
     comparisons_frame,
+    paper_gap,
     per_language,
     query_comparisons,
     read_summary,
@@ -290,7 +290,7 @@ def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
     """The paper's claims as effect sizes: a panel per claim (`results.CLAIMS`), a row per (dataset, model), each
     hybrid − the other strategy signed so that right is the side the paper reports, with its 95 % CI over the
     queries (thick) and across seeds (thin), zero, and the paper's own XLM-R gap (red ×) where it reports the
-    dataset (`results.PAPER_XLMR`).
+    dataset (`results.paper_gap`).
 
     Args:
         frame: `results.comparisons_frame`'s frame.
@@ -308,9 +308,9 @@ def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
         ax.axvline(0, color="0.6", lw=0.8)
         _ci_bars(ax, rows["queries"], rows["seeds"], y, sign)
         for i, (dataset, _, reference) in enumerate(pairs):
-            paper = PAPER_XLMR.get(dataset)
-            if paper and reference == "hybrid-0.5" and not np.isnan(rows["queries"]["diff"].iloc[i]):
-                ax.plot(sign * (paper["hybrid-0.5"][column] - paper[other][column]), i, "x", color="tab:red", markersize=7)
+            gap = paper_gap(dataset, column, other)
+            if gap is not None and reference == "hybrid-0.5" and not np.isnan(rows["queries"]["diff"].iloc[i]):
+                ax.plot(sign * gap, i, "x", color="tab:red", markersize=7)
         ax.set_xlabel("← against the claim · for it →", fontsize=7)
     axes[0, 0].set_yticks(y, [f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
                               for dataset, model, reference in pairs])

@@ -75,6 +75,16 @@ PAPER_XLMR = {
                "hybrid-0.5": {"mono_map": .648, "cross_map": .623, "multi_map": .512, "rank_distance": 227.1}},
 }
 
+
+
+def paper_gap(dataset: str, column: str, other: str) -> float | None:
+    """The paper's XLM-R hybrid − `other` on one `COMPARED` column (`PAPER_XLMR`); None where it has no such number."""
+    paper = PAPER_XLMR.get(dataset, {})
+    if other not in paper:
+        return None
+    return paper["hybrid-0.5"][column] - paper[other][column]
+
+
 LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (X→X)", "cross_map": "Cr mAP (X→Y, mean over Y)", "multi_map": "Mul mAP (X→all)",
                          "rank_distance": "rank distance (lower is better)"}
 
@@ -522,20 +532,20 @@ def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
     columns = {}
     for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
-        paper = PAPER_XLMR.get(dataset) if languages == "all" and reference == "hybrid-0.5" else None
+        with_paper = languages == "all" and reference == "hybrid-0.5"
         tests = part.set_index(["claim", "test"])
-        cells = [_power_cell(tests.loc[(text, "seeds")], column, other, paper) if _has_claim(tests, text) else "–"
-                 for column, other, _, text in CLAIMS]
+        cells = [_power_cell(tests.loc[(text, "seeds")], column, paper_gap(dataset, column, other) if with_paper else None)
+                 if _has_claim(tests, text) else "–" for column, other, _, text in CLAIMS]
         columns[_claims_column(dataset, model, reference)] = cells
     return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
 
 
-def _power_cell(row: pd.Series, column: str, other: str, paper: dict | None) -> str:
+def _power_cell(row: pd.Series, column: str, gap: float | None) -> str:
     digits = 1 if column == "rank_distance" else 3
     cell = "·" if math.isnan(row["detectable"]) else f"{row['detectable']:.{digits}f}"
-    if paper is None:
+    if gap is None:
         return cell
-    gap = round(paper["hybrid-0.5"][column] - paper[other][column], digits)
+    gap = round(gap, digits)
     if gap == 0:
         return f"{cell} · paper ±{0:.{digits}f}"
     n = stats.seeds_needed(row["sd_reference"], row["sd_other"], gap)
