@@ -78,7 +78,13 @@ PAPER_XLMR = {
 
 
 def paper_gap(dataset: str, column: str, other: str) -> float | None:
-    """The paper's XLM-R hybrid − `other` on one `COMPARED` column (`PAPER_XLMR`); None where it has no such number."""
+    """The paper's XLM-R hybrid − `other` on one `COMPARED` column (`PAPER_XLMR`); None where it has no such number.
+
+    Args:
+        dataset: the evaluation dataset (the paper reports xquad-r and mlqa-r).
+        column: a `COMPARED` column, e.g. ``"cross_map"``.
+        other: the strategy hybrid is compared with (``"xx-mono"`` or ``"xy"``).
+    """
     paper = PAPER_XLMR.get(dataset, {})
     if other not in paper:
         return None
