@@ -100,6 +100,14 @@ NOTEBOOKS = {
                "claims about hybrid, checked on every dataset and model, with p-values adjusted for the number of claims and "
                "the smallest gap the training seeds could detect; every comparison is also written to `comparisons.csv`"),
         ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    print(path)\n    if path.suffix == \".md\":\n        display(Markdown(path.read_text()))"),
+        ("md", "### Reading claims.md\n\n"
+               "- A claim holds when its **across-seeds** mark is ✓: another training seed would keep the gap. A ✓ over the "
+               "queries alone says the evaluation set is large enough to see the gap between these runs, not that training "
+               "reproduces it.\n"
+               "- A ~ beside a gap smaller than the detectable one (the last table) means the seeds could not have seen it: "
+               "more seeds (the profile's `seeds:`; finished runs are skipped) can settle it, a conclusion cannot.\n"
+               "- The Holm table says whether a mark survives testing all the claims of its column together.\n"
+               "- `claims_forest.png` below draws the same gaps with both CIs beside the paper's own."),
         ("md", "## Figures"),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),
         ("md", "## Batch composition per strategy\n\nHow many training pairs each (query language, passage language) cell receives over the profile's steps, "
