@@ -23,6 +23,7 @@ from hybridlib import storage  # noqa: E402
 from hybridlib.results import (  # noqa: E402
     CLAIMS,
     COMPARED,
+    claims_column,
     claims_table,
     comparisons_frame,
     paper_gap,
@@ -312,8 +313,7 @@ def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
             if gap is not None and reference == "hybrid-0.5" and not np.isnan(rows["queries"]["diff"].iloc[i]):
                 ax.plot(sign * gap, i, "x", color="tab:red", markersize=7)
         ax.set_xlabel("← against the claim · for it →", fontsize=7)
-    axes[0, 0].set_yticks(y, [f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
-                              for dataset, model, reference in pairs])
+    axes[0, 0].set_yticks(y, [claims_column(*pair) for pair in pairs])
     axes[0, 0].invert_yaxis()
     fig.suptitle(f"The paper's claims as effect sizes · profile {profile}\nhybrid − other, signed so that right is "
                  "the paper's side; thick: 95 % CI over queries, thin: across seeds; red ×: the paper's XLM-R gap", fontsize=9)

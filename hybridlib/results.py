@@ -472,7 +472,7 @@ def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
             continue
         query, seeds = (frame.set_index(["strategy", "column"]) for frame in c[part])
         cells = [_claim_cell(query, seeds, other, column, sign) for column, other, sign, _ in CLAIMS]
-        columns[_claims_column(c["dataset"], c["model"], c["reference"])] = cells
+        columns[claims_column(c["dataset"], c["model"], c["reference"])] = cells
     return pd.DataFrame(columns, index=pd.Index([wording for *_, wording in CLAIMS], name="hybrid's …"))
 
 
@@ -520,7 +520,7 @@ def holm_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     columns = {}
     for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
         tests = part.set_index(["claim", "test"])
-        columns[_claims_column(dataset, model, reference)] = [_holm_cell(tests, text) for *_, text in CLAIMS]
+        columns[claims_column(dataset, model, reference)] = [_holm_cell(tests, text) for *_, text in CLAIMS]
     return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
 
 
@@ -542,7 +542,7 @@ def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
         tests = part.set_index(["claim", "test"])
         cells = [_power_cell(tests.loc[(text, "seeds")], column, paper_gap(dataset, column, other) if with_paper else None)
                  if _has_claim(tests, text) else "–" for column, other, _, text in CLAIMS]
-        columns[_claims_column(dataset, model, reference)] = cells
+        columns[claims_column(dataset, model, reference)] = cells
     return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
 
 
@@ -573,8 +573,15 @@ def _p_text(p: float) -> str:
     return "·" if math.isnan(p) else "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _claims_column(dataset: str, model: str, reference: str) -> str:
-    """A claims table's column name: 'dataset · model', with the reference named when it is not hybrid-0.5."""
+def claims_column(dataset: str, model: str, reference: str) -> str:
+    """A claims table's column name (and `figures.claims_forest`'s row label): 'dataset · model', with the
+    reference named when it is not hybrid-0.5.
+
+    Args:
+        dataset: the evaluation dataset.
+        model: the model.
+        reference: the strategy compared with the others (`reference_strategy`).
+    """
     return f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
 
 
