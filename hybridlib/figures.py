@@ -241,6 +241,51 @@ def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -
     return fig
 
 
+# the two trade-offs the paper is about: (x, y) per panel; each axis oriented so that up and right is better
+TRADEOFF_PANELS = (("mono_map", "cross_map"), ("rank_distance", "multi_map"))
+
+
+def tradeoff(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
+    """Each strategy placed on the two trade-offs the paper is about: Mo against Cr mAP, and rank distance against
+    Mul mAP; its seeds as dots, their mean ± sd as a cross, and the α path (xy = α 0, hybrid in α order, xx-mono =
+    α 1; `alpha_points`) joined by a dashed line. Rank distance's axis is reversed, so in both panels the upper
+    right is better: "the best of both" is the upper right corner.
+
+    Args:
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        model: the model shown.
+        profile: the profile's name, for the title.
+    """
+    part, order = _subset(summary, dataset, model)
+    colours = dict(zip(order, sns.color_palette("tab10", len(order))))
+    path = alpha_points(summary, dataset, model)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for ax, (x, y) in zip(axes, TRADEOFF_PANELS):
+        ax.set_xlabel(COMPARISON_LABELS.get(x, x))
+        ax.set_ylabel(COMPARISON_LABELS.get(y, y))
+        if x == "rank_distance":
+            ax.invert_xaxis()
+            ax.set_xlabel("rank distance (axis reversed: right is lower, better)")
+        if part[[x, y]].isna().all().any():
+            ax.text(0.5, 0.5, "not defined\nfor this task", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+            continue
+        if path["alpha"].nunique() >= 2:
+            means = path.groupby("alpha")[[x, y]].mean()  # groupby sorts by α
+            ax.plot(means[x], means[y], "--", color="0.6", lw=1, zorder=1)
+        for strategy in order:
+            runs = part[part["strategy"] == strategy]
+            mean, sd = runs[[x, y]].mean(), runs[[x, y]].std().fillna(0)
+            ax.scatter(runs[x], runs[y], s=9, color=colours[strategy], alpha=0.5, zorder=2)
+            ax.errorbar(mean[x], mean[y], xerr=sd[x], yerr=sd[y], fmt="o", color=colours[strategy], capsize=2,
+                        markersize=6, label=strategy, zorder=3)
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="center right", fontsize=8, frameon=False)  # Mul: every task
+    fig.suptitle(f"The trade-offs · {dataset} · {model} · profile {profile}\nup and right is better in both panels; "
+                 "crosses: mean ± sd over seeds, dots: seeds, dashed: xy → hybrid by α → xx-mono", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    return fig
+
+
 def comparison_forest(
     query: pd.DataFrame, seeds: pd.DataFrame, reference: str, dataset: str, model: str, profile: str
 ) -> Figure:
@@ -369,6 +414,7 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         sweep = alpha_sweep(summary, dataset, model, profile)
         if sweep is not None:
             written.append(save(sweep, figures_dir / f"{stem}__alpha_sweep.png"))
+        written.append(save(tradeoff(summary, dataset, model, profile), figures_dir / f"{stem}__tradeoff.png"))
         part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
         reference = reference_strategy(set(part["strategy"]))
         if reference:

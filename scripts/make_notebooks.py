@@ -108,7 +108,10 @@ NOTEBOOKS = {
                "more seeds (the profile's `seeds:`; finished runs are skipped) can settle it, a conclusion cannot.\n"
                "- The Holm table says whether a mark survives testing all the claims of its column together.\n"
                "- `claims_forest.png` below draws the same gaps with both CIs beside the paper's own."),
-        ("md", "## Figures"),
+        ("md", "## Figures\n\nPer (dataset, model), `__tradeoff.png` is the paper's question in one picture: each strategy on "
+               "Mo against Cr mAP, and on rank distance against Mul mAP, with both axes oriented so that up and right is "
+               "better. Hybrid keeping both strengths would sit in the upper right corner, beyond the dashed α path's ends "
+               "(xy and xx-mono)."),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),
         ("md", "## Batch composition per strategy\n\nHow many training pairs each (query language, passage language) cell receives over the profile's steps, "
                "drawn by the same samplers training used (seed 0)."),

@@ -101,3 +101,24 @@ def test_claims_forest_signs_each_gap_toward_the_papers_side_and_marks_the_paper
     assert all(pd.isna(x) for x, _ in nothing), "no xx-mono run: nothing drawn, not even the paper's gap"
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["xquad-r · xlmr", "mtop-intent · xlmr"]
     assert figures.save(fig, tmp_path / "claims_forest.png").stat().st_size > 1000
+
+
+def test_tradeoff_places_each_strategy_at_its_mean_and_joins_the_alpha_path_in_alpha_order(tmp_path):
+    summary = summary_rows().assign(cross_map=lambda f: f["strategy"].map({"xy": 0.7, "xx-mono": 0.5, "hybrid-0.25": 0.62,
+                                                                             "hybrid-0.5": 0.66, "en": 0.3}))
+    summary["rank_distance"] = summary["strategy"].map({"xy": 200.0, "xx-mono": 400.0, "hybrid-0.25": 300.0,
+                                                        "hybrid-0.5": 250.0, "en": 500.0}) + summary["seed"].map({0: 0.0, 1: 10.0, 2: 50.0})
+    fig = figures.tradeoff(summary, "xquad-r", "xlmr", "paper")
+    left, right = fig.axes[:2]
+    crosses = {bars.get_label(): tuple(bars.lines[0].get_xydata()[0]) for bars in left.containers}
+    assert crosses["hybrid-0.5"] == pytest.approx((0.861, 0.66)) and crosses["en"] == pytest.approx((0.701, 0.3))
+    (path,) = [line for line in left.lines if line.get_linestyle() == "--"]
+    # α 0 (xy), .25, .5, 1 (xx-mono): the dashed line runs through them in that order
+    assert list(path.get_xdata()) == pytest.approx([0.801, 0.841, 0.861, 0.901])
+    assert right.xaxis_inverted() and not left.xaxis_inverted(), "rank distance: lower is better, so right is lower"
+    crosses = {bars.get_label(): tuple(bars.lines[0].get_xydata()[0]) for bars in right.containers}
+    assert crosses["xy"] == pytest.approx((220.0, 0.5)), "the mean over seeds, not the median (210)"
+    assert "xquad-r · xlmr · profile paper" in fig._suptitle.get_text()
+    assert figures.save(fig, tmp_path / "tradeoff.png").stat().st_size > 1000
+    no_mono = figures.tradeoff(summary.assign(mono_map=float("nan")), "xquad-r", "xlmr", "paper")
+    assert "not defined" in no_mono.axes[0].texts[0].get_text() and not no_mono.axes[1].texts

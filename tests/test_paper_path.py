@@ -98,7 +98,8 @@ def test_whole_paper_data_path_offline(mirror, tmp_path, capsys):
     mtop_table = (paths.results / "tables" / "mtop-parallel__tiny.md").read_text()
     assert "### Mo mAP" not in mtop_table and "no strategy trained on it (es, fr, hi, th)" in mtop_table
     written = {p.name for p in figures.write_all(paths.results, paths.figures, profile.name)}
-    assert {f"{d}__tiny__languages.png" for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")} | {"claims.png", "claims_forest.png"} <= written
+    datasets = ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")
+    assert {f"{d}__tiny__{kind}.png" for d in datasets for kind in ("languages", "tradeoff")} | {"claims.png", "claims_forest.png"} <= written
     # and the notebooks' other displays, on real-format data
     assert set(example_group(paths).index.get_level_values("lang")) <= set(TRAIN_LANGS)
     assert len(show_top_k(profile, paths, n_queries=2, k=3)) == 6
