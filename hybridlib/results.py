@@ -11,8 +11,9 @@
   `significance_table` (given their names) and `seed_table` (given `unseen_summary`'s frame) compare the strategies.
 - `claims_table` checks the paper's claims about hybrid (`CLAIMS`) on every (dataset, model), from the same
   comparisons; `holm_table` adjusts their p-values for the number of claims (`stats.holm`), and `power_table`
-  gives the smallest gap each test across seeds could detect beside the paper's gap (`PAPER_XLMR`). `write_tables`
-  writes the three to ``tables/claims.md``, and every comparison to ``tables/comparisons.csv`` (`comparisons_frame`).
+  gives the smallest gap each test across seeds could detect beside the paper's gap (`PAPER_XLMR`); `loss_table`
+  reads the "keeps" claims as non-inferiority (the largest loss each CI leaves possible). `write_tables` writes the
+  four to ``tables/claims.md``, and every comparison to ``tables/comparisons.csv`` (`comparisons_frame`).
 """
 
 from __future__ import annotations
@@ -546,6 +547,41 @@ def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
 
 
+def keeps_claim(wording: str) -> bool:
+    """Whether a `CLAIMS` row says hybrid keeps the other strategy's strength (≥ or ≤: not worse), as opposed to
+    beating it (> or <)."""
+    return "≥" in wording or "≤" in wording
+
+
+def loss_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
+    """The "keeps" claims (`keeps_claim`) read as non-inferiority: per cell the largest loss of hybrid against the
+    other strategy that its 95 % CI leaves possible, 'over queries / across seeds' (the CI's end on the wrong side of
+    zero, in the metric's units: a one-sided 97.5 % bound; 'none' where the CI lies wholly on the paper's side). The claim
+    holds at a margin δ, chosen by the reader, where the across-seeds value is below δ.
+
+    Args:
+        frame: `comparisons_frame`'s frame.
+        languages: ``"all"`` or ``"unseen"``, as `claims_table`'s ``part``.
+    """
+    claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
+    keeps = [(column, sign, text) for column, _, sign, text in CLAIMS if keeps_claim(text)]
+    columns = {}
+    for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
+        tests = part.set_index(["claim", "test"])
+        columns[claims_column(dataset, model, reference)] = [
+            " / ".join(_loss_text(tests.loc[(text, test)], column, sign) for test in ("queries", "seeds"))
+            if _has_claim(tests, text) else "–" for column, sign, text in keeps]
+    return pd.DataFrame(columns, index=pd.Index([text for *_, text in keeps], name="hybrid's …"))
+
+
+def _loss_text(test: pd.Series, column: str, sign: int) -> str:
+    """The largest loss (−sign × the CI's end on the wrong side) a CI leaves possible, as `loss_table` prints it."""
+    loss = -min(sign * test["low"], sign * test["high"])
+    if math.isnan(loss):
+        return "·"
+    return "none" if loss <= 0 else f"{loss:.{1 if column == 'rank_distance' else 3}f}"
+
+
 def _power_cell(row: pd.Series, column: str, gap: float | None) -> str:
     digits = 1 if column == "rank_distance" else 3
     cell = "·" if math.isnan(row["detectable"]) else f"{row['detectable']:.{digits}f}"
@@ -602,8 +638,8 @@ def _mark(test: pd.Series, sign: int) -> str:
 
 
 def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> list[Path]:
-    """``claims.md`` (`claims_table`, `holm_table` and `power_table`, over every query language and over the
-    unseen ones) and ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`."""
+    """``claims.md`` (`claims_table`, `holm_table`, `power_table` and `loss_table`, over every query language and
+    over the unseen ones) and ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`."""
     frame = comparisons_frame(compared)
     lines = [
         f"# The paper's claims about hybrid · profile `{profile_name}`",
@@ -634,7 +670,12 @@ def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> 
             "this is a lower bound); where the paper reports the dataset, its XLM-R gap (hybrid − the other, every "
             "query language) and the seeds a side (both sides, these sds) that would detect that gap. A claim "
             "whose mark is ~ and whose gap is below this size was not testable with these seeds.",
-            "", power_table(frame, languages).to_markdown(disable_numparse=True),
+            "", power_table(frame, languages).to_markdown(disable_numparse=True), "",
+            "The \"keeps\" claims (≥, ≤) as non-inferiority: the largest loss against the other strategy that each "
+            "95 % CI leaves possible (over queries / across seeds, in the metric's units: the CI's end, a one-sided "
+            "97.5 % bound; none: the CI lies wholly on the paper's side). Hybrid keeps the other's strength within a margin δ, chosen before looking, where the "
+            "across-seeds value is below δ; a ~ above with a small value here is a tie within that value.",
+            "", loss_table(frame, languages).to_markdown(disable_numparse=True),
         ]
     storage.write_text(tables_dir / "claims.md", "\n".join(lines) + "\n")
     storage.write_text(tables_dir / "comparisons.csv", frame.to_csv(index=False))

@@ -107,6 +107,8 @@ NOTEBOOKS = {
                "- A ~ beside a gap smaller than the detectable one (the last table) means the seeds could not have seen it: "
                "more seeds (the profile's `seeds:`; finished runs are skipped) can settle it, a conclusion cannot.\n"
                "- The Holm table says whether a mark survives testing all the claims of its column together.\n"
+               "- The last table reads the \"keeps\" claims (≥, ≤) as non-inferiority: the largest loss each CI leaves "
+               "possible. Fix a margin δ before looking; the claim holds within δ where the across-seeds value is below it.\n"
                "- `claims_forest.png` below draws the same gaps with both CIs beside the paper's own."),
         ("md", "## Figures\n\nPer (dataset, model), `__tradeoff.png` is the paper's question in one picture: each strategy on "
                "Mo against Cr mAP, and on rank distance against Mul mAP, with both axes oriented so that up and right is "
