@@ -142,6 +142,43 @@ def language_pair_heatmaps(results_dir: str | Path, summary: pd.DataFrame, datas
     return fig
 
 
+def language_pair_differences(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str,
+                              profile: str) -> Figure | None:
+    """Where hybrid gains and loses: a heatmap per baseline (xx-mono, xy) of the reference strategy's
+    (`results.reference_strategy`) mAP minus the baseline's, per query language x target language
+    (`language_pair_matrix`, means over seeds; blue: the reference higher). The CIs are in the tables.
+
+    Args:
+        results_dir: the profile's results folder.
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        model: the model shown.
+        profile: the profile's name, for the title.
+
+    Returns:
+        The figure, or None without a reference strategy or without xx-mono and xy runs.
+    """
+    _, order = _subset(summary, dataset, model)
+    reference = reference_strategy(set(order))
+    others = [other for other in ("xx-mono", "xy") if other in order]
+    if reference is None or not others:
+        return None
+    mine = language_pair_matrix(results_dir, summary, dataset, model, reference)
+    diffs = {other: mine - language_pair_matrix(results_dir, summary, dataset, model, other) for other in others}
+    limit = max(float(np.nanmax(np.abs(diff.to_numpy(dtype=float)))) for diff in diffs.values()) or 1.0  # 0 in the middle
+    fig, axes = plt.subplots(1, len(diffs), figsize=(4.6 * len(diffs), 3.8), squeeze=False)
+    for ax, (other, diff) in zip(axes.flat, diffs.items()):
+        sns.heatmap(diff, vmin=-limit, vmax=limit, cmap="RdBu", annot=len(diff) <= 8, fmt="+.2f",
+                    annot_kws={"size": 7}, ax=ax, square=True, cbar_kws={"shrink": 0.8})
+        ax.set_title(f"{reference} − {other}", fontsize=9)
+        ax.set_xlabel("target language")
+        ax.set_ylabel("query language")
+    fig.suptitle(f"mAP difference per language pair (diagonal: Mo; blue: {reference} higher; means over seeds) · "
+                 f"{dataset} · {model} · profile {profile}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def per_language_points(per_lang: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure:
     """One panel per metric the task has (Mo / Cr / Mul mAP, rank distance): each query language's value per
     strategy, mean ± sd over seeds; the training languages first, then the unseen ones, marked ``*``.
@@ -409,6 +446,9 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         written.append(save(map_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__map.png"))
         written.append(save(rank_distance_by_strategy(summary, dataset, model, profile), figures_dir / f"{stem}__rank_distance.png"))
         written.append(save(language_pair_heatmaps(results_dir, summary, dataset, model, profile), figures_dir / f"{stem}__language_pairs.png"))
+        differences = language_pair_differences(results_dir, summary, dataset, model, profile)
+        if differences is not None:
+            written.append(save(differences, figures_dir / f"{stem}__language_pair_differences.png"))
         per_lang = per_language(results_dir, summary, dataset, model)
         written.append(save(per_language_points(per_lang, dataset, model, profile), figures_dir / f"{stem}__languages.png"))
         sweep = alpha_sweep(summary, dataset, model, profile)

@@ -113,7 +113,8 @@ NOTEBOOKS = {
         ("md", "## Figures\n\nPer (dataset, model), `__tradeoff.png` is the paper's question in one picture: each strategy on "
                "Mo against Cr mAP, and on rank distance against Mul mAP, with both axes oriented so that up and right is "
                "better. Hybrid keeping both strengths would sit in the upper right corner, beyond the dashed α path's ends "
-               "(xy and xx-mono)."),
+               "(xy and xx-mono). `__language_pair_differences.png` shows where hybrid gains and loses, per query and "
+               "target language."),
         ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),
         ("md", "## Batch composition per strategy\n\nHow many training pairs each (query language, passage language) cell receives over the profile's steps, "
                "drawn by the same samplers training used (seed 0)."),

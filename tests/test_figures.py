@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hybridlib import figures, results
+from hybridlib import figures, results, storage
 
 
 def summary_rows() -> pd.DataFrame:
@@ -122,3 +122,27 @@ def test_tradeoff_places_each_strategy_at_its_mean_and_joins_the_alpha_path_in_a
     assert figures.save(fig, tmp_path / "tradeoff.png").stat().st_size > 1000
     no_mono = figures.tradeoff(summary.assign(mono_map=float("nan")), "xquad-r", "xlmr", "paper")
     assert "not defined" in no_mono.axes[0].texts[0].get_text() and not no_mono.axes[1].texts
+
+
+def test_language_pair_differences_subtract_each_baselines_matrix_from_hybrids(tmp_path):
+    """Means over seeds per (query, target) language pair; Mo on the diagonal, Cr off it."""
+    rows = []
+    for strategy, level in (("xx-mono", 0.5), ("xy", 0.3), ("hybrid-0.5", 0.4)):
+        for seed in range(2):
+            rel = f"eval/d/m/{strategy}/seed{seed}"
+            cross = {"en": {"de": level * (1 + seed)}, "de": {"en": level}}  # query language -> target -> mAP
+            storage.write_json(tmp_path / rel / "metrics.json",
+                               {"mono": {"map": {"per_lang": {"en": 2 * level, "de": level}}}, "cross": {"map": {"matrix": cross}}})
+            rows.append({"dataset": "d", "model": "m", "strategy": strategy, "seed": seed, "path": rel})
+    fig = figures.language_pair_differences(tmp_path, pd.DataFrame(rows), "d", "m", "paper")
+    heatmaps = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in heatmaps] == ["hybrid-0.5 − xx-mono", "hybrid-0.5 − xy"]
+    # rows and columns (de, en): hybrid − xx-mono = Mo (0.4 − 0.5, 0.8 − 1.0) on the diagonal; Cr de → en 0.4 − 0.5,
+    # en → de averaged over the two seeds: 0.4 · 1.5 − 0.5 · 1.5
+    cells = [ax.collections[0].get_array().ravel().tolist() for ax in heatmaps]
+    assert cells[0] == pytest.approx([-0.1, -0.1, -0.15, -0.2])
+    assert cells[1] == pytest.approx([0.1, 0.1, 0.15, 0.2]), "hybrid − xy"
+    assert "profile paper" in fig._suptitle.get_text()
+    assert figures.save(fig, tmp_path / "differences.png").stat().st_size > 1000
+    no_baseline = pd.DataFrame(rows)[lambda f: f["strategy"] == "hybrid-0.5"]
+    assert figures.language_pair_differences(tmp_path, no_baseline, "d", "m", "paper") is None
