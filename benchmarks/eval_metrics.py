@@ -50,7 +50,7 @@ def main() -> None:
     print(f"task: {label}: {len(task.queries)} queries, {len(task.candidates)} candidates, dim {args.dim}, torch threads {torch.get_num_threads()}")
     print(f"| stage | seconds (best of {args.repeats}) |")
     print("|---|---|")
-    print(f"| rank every query in 121 Mo/Cr settings + 11 Mul pools (AP, R@k, MRR, nDCG, rank distance) | {best[0]:.2f} |")
+    print(f"| rank every query in 121 Mo/Cr settings + 11 Mul pools (AP, R@k, MRR, nDCG, rank distance, own-language first) | {best[0]:.2f} |")
     print(f"| macro means + 95 % bootstrap CIs ({args.n_boot} draws, every metric) | {best[1]:.2f} |")
     print(f"| total | {sum(best):.2f} |")
     assert evaluate_embeddings  # the same two stages evaluate_embeddings runs

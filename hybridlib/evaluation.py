@@ -59,9 +59,10 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
         c_emb: (n_candidates, dim) L2-normalised, in task order.
 
     Returns:
-        Columns ``query_id``, ``key`` (parallel group), ``lang``, ``target``, ``setting``, ``n_relevant`` and one
-        per metric of `_query_metrics`; a row per query and pool of the task's settings (each target language,
-        and 'all' for Mul).
+        Columns ``query_id``, ``key`` (parallel group), ``lang``, ``target``, ``setting``, ``n_relevant``, one
+        per metric of `_query_metrics`, and ``own_first`` / ``own_share`` (Mul rows; NaN elsewhere and where the
+        Mul pool leaves the query's language out); a row per query and pool of the task's settings (each target
+        language, and 'all' for Mul).
     """
     if len(q_emb) != len(task.queries) or len(c_emb) != len(task.candidates):
         raise ValueError(
@@ -85,6 +86,11 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
                 continue
             cols = _as_slice(ci)  # candidates are stored by language: a view instead of a copy
             values = _query_metrics(scores[:, cols], relevant[:, cols])
+            own = c_lang[ci] == x
+            defined = setting == "multi" and own.any()  # mtop-parallel's Mul pool leaves the query's language out
+            nan = np.full(len(qi), np.nan)
+            values["own_first"] = metrics.own_language_first(scores[:, cols], relevant[:, cols], own) if defined else nan
+            values["own_share"] = metrics.own_language_share(relevant[:, cols], own) if defined else nan
             frame = pd.DataFrame(values)
             frame.insert(0, "query_id", [task.queries[i].id for i in qi])
             frame.insert(1, "key", [task.queries[i].key for i in qi])
@@ -96,11 +102,13 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
     return pd.concat(frames, ignore_index=True)
 
 
-# Which metrics each setting reports (the paper's, plus the MTOP task's).
+# Which metrics each setting reports: the paper's, MRR@10, nDCG@10 and accuracy@1, and in Mul our language
+# preference, own_first, with its chance level own_share (`metrics.own_language_first`); a metric the task
+# leaves undefined is left out.
 REPORTED = {
     "mono": ("map", "recall@1", "accuracy@1", "mrr@10", "ndcg@10"),
     "cross": ("map", "recall@1", "accuracy@1", "mrr@10", "ndcg@10"),
-    "multi": ("map", "recall@10", "accuracy@1", "mrr@10", "ndcg@10", "rank_distance"),
+    "multi": ("map", "recall@10", "accuracy@1", "mrr@10", "ndcg@10", "rank_distance", "own_first", "own_share"),
 }
 
 
@@ -125,6 +133,8 @@ def summarize(per_query: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
             continue
         block = {}
         for metric in REPORTED[setting]:
+            if rows[metric].isna().all():
+                continue  # not defined on this task (own_first where the Mul pool leaves the query's language out)
             # per (lang, target) mean, then per lang mean over targets, then macro mean over langs
             cell = rows.groupby(["lang", "target"])[metric].mean()
             per_lang = cell.groupby(level="lang").mean()

@@ -141,3 +141,35 @@ def rank_distance(ranks: np.ndarray) -> np.ndarray:
     last = ranks[np.arange(len(ranks)), np.maximum(n - 1, 0)]
     with np.errstate(invalid="ignore"):
         return np.where(n > 0, last - ranks[:, 0], np.nan)
+
+
+def own_language_first(scores: np.ndarray, relevant: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Language preference (ours, not the paper's): 1 if the best-ranked relevant candidate is in the query's own
+    language, else 0; ranks as above (ties broken by pool order). Rank distance says how far apart a query's
+    answers in different languages rank; this says which language comes first.
+
+    NaN unless the query has relevant candidates both in its language and in another, so that either answer was
+    possible. A ranking blind to language puts an own-language answer first with probability `own_language_share`.
+
+    Args:
+        scores: (n_queries, n_candidates) similarity over the multilingual pool.
+        relevant: (n_queries, n_candidates) bool.
+        own: (n_candidates,) bool: the candidate is in the queries' language.
+    """
+    best = np.where(relevant, scores, -np.inf).argmax(axis=1)  # the first maximum: pool order breaks ties
+    defined = (relevant & own).any(axis=1) & (relevant & ~own).any(axis=1)
+    return np.where(defined, own[best].astype(float), np.nan)
+
+
+def own_language_share(relevant: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """`own_language_first`'s chance level: the share of a query's relevant candidates in its own language (1/L
+    with one answer per language); NaN where `own_language_first` is.
+
+    Args:
+        relevant: (n_queries, n_candidates) bool.
+        own: (n_candidates,) bool: the candidate is in the queries' language.
+    """
+    n_own, n_other = (relevant & own).sum(axis=1), (relevant & ~own).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n_own > 0) & (n_other > 0), n_own / (n_own + n_other), np.nan)
+

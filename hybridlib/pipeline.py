@@ -220,7 +220,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
         One status row per run: ``run`` and ``datasets`` (how many were evaluated now).
     """
     from hybridlib.encoder import load_encoder
-    from hybridlib.evaluation import encode_task, evaluate_embeddings
+    from hybridlib.evaluation import REPORTED, encode_task, evaluate_embeddings
 
     quiet_progress_bars()
     tasks = {d: records.RetrievalTask.read(paths.data / "eval" / d) for d in profile.eval_datasets}
@@ -229,7 +229,9 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
     for i, run in enumerate(runs or profile.runs(), start=1):
         todo = {}
         for dataset in tasks:
-            config = {**run_config(profile, run), "dataset": dataset, "eval_batch_size": profile.eval_batch_size, "eval_precision": profile.eval_precision}
+            config = {**run_config(profile, run), "dataset": dataset, "eval_batch_size": profile.eval_batch_size,
+                      "eval_precision": profile.eval_precision,
+                      "metrics": {setting: list(names) for setting, names in REPORTED.items()}}  # new metrics: evaluated again
             if not _is_done(paths.eval_dir(dataset, run), config, "metrics.json"):
                 todo[dataset] = config
         if not todo:

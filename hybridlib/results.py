@@ -41,6 +41,8 @@ SUMMARY_METRICS = {
     "mono_acc1": ("mono", "accuracy@1"),
     "cross_acc1": ("cross", "accuracy@1"),
     "multi_acc1": ("multi", "accuracy@1"),
+    "multi_own_first": ("multi", "own_first"),  # ours: language preference (`metrics.own_language_first`)
+    "multi_own_share": ("multi", "own_share"),  # its chance level
 }
 HEADLINE = ("mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_r10", "rank_distance")
 STRATEGY_ORDER = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy")
@@ -408,8 +410,9 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
             f"Generated from {len(part)} result files under `results/{profile_name}/eval/{dataset}/{model}/`.",
             "Mean ± sd over seeds (n = seeds); mAP is sklearn's average precision over the full pool; rank distance: lower is better.",
             "",
-            mean_sd_table(summary, dataset, model).to_markdown(),
+            mean_sd_table(summary, dataset, model, HEADLINE + ("multi_own_first",)).to_markdown(),
         ]
+        lines += _own_first_note(part)
         reference = reference_strategy(set(part["strategy"]))
         per_lang = per_language(results_dir, summary, dataset, model)
         unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
@@ -680,6 +683,16 @@ def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> 
     storage.write_text(tables_dir / "claims.md", "\n".join(lines) + "\n")
     storage.write_text(tables_dir / "comparisons.csv", frame.to_csv(index=False))
     return [tables_dir / "claims.md", tables_dir / "comparisons.csv"]
+
+
+def _own_first_note(part: pd.DataFrame) -> list[str]:
+    """The sentence under the mean ± sd table that says what ``multi_own_first`` is and its chance level."""
+    if part["multi_own_first"].isna().all():
+        return ["", "multi_own_first (ours): not defined on this task, whose Mul pool leaves the query's language out."]
+    return ["", "multi_own_first (ours, not the paper's): the share of queries whose best-ranked answer in the Mul pool "
+            "is in their own language, the direction of the language bias that rank distance measures the size of. "
+            f"A ranking blind to language gives {part['multi_own_share'].mean():.3f} (the own-language share of each "
+            "query's answers); above it, answers in the query's language come first more often than chance."]
 
 
 def _tally(cells: pd.Series) -> str:

@@ -69,6 +69,15 @@ def test_rank_distance_in_the_multilingual_pool(tmp_path):
     assert result["multi"]["map"]["mean"] == pytest.approx(1.0)
     assert result["multi"]["rank_distance"]["mean"] == pytest.approx(2.0), "3 relevant, ranked 1-3"
     assert result["cross"]["recall@1"]["mean"] == pytest.approx(1.0)
+    # a language component on top (0.8 · the question's direction + 0.6 · its language's): each question's
+    # own-language answer now ranks first among its answers
+    langs = ["en", "de", "zh"]
+    q2, c2 = (np.hstack([0.8 * x, 0.6 * np.eye(3, dtype=np.float32)[[langs.index(o.lang) for o in objs]]])
+              for x, objs in ((q, task.queries), (c, task.candidates)))
+    result, per_query = evaluate_embeddings(task, q2, c2, n_boot=20)
+    assert result["multi"]["own_first"]["mean"] == pytest.approx(1.0), "own-language answers first"
+    assert result["multi"]["own_share"]["mean"] == pytest.approx(1 / 3), "chance: one answer in each of 3 languages"
+    assert per_query.loc[per_query["setting"] != "multi", "own_first"].isna().all()
 
 
 def test_mtop_parallel_has_no_mono_and_a_multi_pool_without_the_query_language(tmp_path):
@@ -80,6 +89,7 @@ def test_mtop_parallel_has_no_mono_and_a_multi_pool_without_the_query_language(t
     multi = per_query[per_query["setting"] == "multi"]
     assert (multi["n_relevant"] == 5).all(), "translations in the 5 other languages"
     assert result["multi"]["map"]["mean"] > 0
+    assert "own_first" not in result["multi"] and multi["own_first"].isna().all(), "no own-language answer in the pool"
 
 
 def test_bootstrap_ci_brackets_the_mean_and_paired_test_detects_a_shift():

@@ -98,3 +98,35 @@ def test_many_relevant_candidates_take_the_sorting_path():
     ranks = result.ranks
     manual = [(1.0 / np.log2(r[r <= 10] + 1)).sum() / (1.0 / np.log2(np.arange(1, min(len(r), 10) + 1) + 1)).sum() for r in (stable_ranks(scores[i], relevant[i]) for i in range(20))]
     np.testing.assert_allclose(metrics.ndcg_at_k(ranks, 10), manual)
+
+
+def test_own_language_first_by_hand():
+    own = np.array([True, True, False, False, False])  # candidates 0-1 in the query's language
+    scores = np.array([[0.2, 0.9, 0.9, 0.1, 0.0],   # relevant 0 and 2: 2 (other) outranks 0
+                       [0.5, 0.9, 0.5, 0.1, 0.0],   # relevant 0 and 2 tie: the earlier in the pool, 0 (own), first
+                       [0.5, 0.9, 0.7, 0.1, 0.0],   # only own-language answers: undefined
+                       [0.1, 0.2, 0.3, 0.4, 0.5]])  # no answer: undefined
+    relevant = np.array([[1, 0, 1, 0, 0], [1, 0, 1, 0, 0], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=bool)
+    np.testing.assert_array_equal(metrics.own_language_first(scores, relevant, own), [0, 1, np.nan, np.nan])
+    both = np.array([[1, 0, 1, 1, 0]] * 4, dtype=bool)  # one own-language answer of three
+    np.testing.assert_allclose(metrics.own_language_share(both, own), [1 / 3] * 4)
+    np.testing.assert_array_equal(metrics.own_language_share(relevant, own), [0.5, 0.5, np.nan, np.nan])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(2, 30)), elements=st.sampled_from([0.0, 0.5, 1.0, -1.0])),
+    st.integers(0, 2**31 - 1),
+)
+def test_own_language_first_is_the_language_of_the_first_relevant_rank(scores, seed):
+    """Against the stable sort that defines every rank, ties included."""
+    rng = np.random.default_rng(seed)
+    relevant = rng.random(scores.shape) < 0.4
+    own = rng.random(scores.shape[1]) < 0.4
+    got = metrics.own_language_first(scores, relevant, own)
+    for i in range(len(scores)):
+        if not (relevant[i] & own).any() or not (relevant[i] & ~own).any():
+            assert np.isnan(got[i])
+            continue
+        first = next(j for j in np.argsort(-scores[i], kind="stable") if relevant[i, j])
+        assert got[i] == float(own[first])

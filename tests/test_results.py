@@ -20,6 +20,9 @@ def write_run(results_dir, dataset: str, strategy: str, seed: int, mono: dict | 
 
     result = {"skipped": {}, "mono": block(mono, "map") if mono else None, "cross": block(multi, "map"),
               "multi": {**block(multi, "map"), **block({k: 100 * v for k, v in multi.items()}, "rank_distance")}}
+    if mono:  # own-language first is defined where the Mul pool holds the query's language (not mtop-parallel)
+        own_first = 0.4 if strategy.startswith("hybrid") else 0.7
+        result["multi"].update({**block({k: own_first for k in multi}, "own_first"), **block({k: 0.25 for k in multi}, "own_share")})
     rows = [{"query_id": f"{key}-{lang}", "key": key, "lang": lang, "target": target, "setting": setting, "n_relevant": 1,
              "map": value, "rank_distance": 100 * value}
             for setting, target, values in (("mono", None, mono), ("multi", "all", multi)) if values
@@ -207,3 +210,17 @@ def test_keeps_claims_read_as_the_largest_loss_each_ci_leaves_possible(results_d
     row = next(line for line in every.splitlines() if line.startswith("| rank distance ≤ xy's"))
     # hybrid's rank distance is 11.7 above xy's for every query (a zero-width CI over queries)
     assert [cell.strip() for cell in row.split("|")[2:-1]][1].startswith("11.7 / ")
+
+
+def test_mean_sd_table_shows_own_language_first_beside_its_chance_level(results_dir):
+    results.write_tables(results_dir, "test")
+    xquad = (results_dir / "tables" / "xquad-r__m.md").read_text()
+    lines = xquad.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| strategy"))
+    header, _, xy, hybrid = lines[start:start + 4]
+    assert header.split("|")[-2].strip() == "multi_own_first"
+    assert [row.split("|")[-2].strip() for row in (xy, hybrid)] == ["0.700 ± 0.000", "0.400 ± 0.000"]
+    assert "A ranking blind to language gives 0.250" in xquad
+    mtop_table = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
+    assert "multi_own_first (ours): not defined on this task" in mtop_table
+
