@@ -172,4 +172,3 @@ def own_language_share(relevant: np.ndarray, own: np.ndarray) -> np.ndarray:
     n_own, n_other = (relevant & own).sum(axis=1), (relevant & ~own).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where((n_own > 0) & (n_other > 0), n_own / (n_own + n_other), np.nan)
-

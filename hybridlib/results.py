@@ -558,9 +558,9 @@ def keeps_claim(wording: str) -> bool:
 
 def loss_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     """The "keeps" claims (`keeps_claim`) read as non-inferiority: per cell the largest loss of hybrid against the
-    other strategy that its 95 % CI leaves possible, 'over queries / across seeds' (the CI's end on the wrong side of
-    zero, in the metric's units: a one-sided 97.5 % bound; 'none' where the CI lies wholly on the paper's side). The claim
-    holds at a margin δ, chosen by the reader, where the across-seeds value is below δ.
+    other strategy that its 95 % CI leaves possible, 'over queries / across seeds' (the CI's end on the wrong side
+    of zero, in the metric's units: a one-sided 97.5 % bound; 'none' where the CI lies wholly on the paper's side).
+    The claim holds at a margin δ, chosen by the reader, where the across-seeds value is below δ.
 
     Args:
         frame: `comparisons_frame`'s frame.
@@ -676,8 +676,9 @@ def _write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> 
             "", power_table(frame, languages).to_markdown(disable_numparse=True), "",
             "The \"keeps\" claims (≥, ≤) as non-inferiority: the largest loss against the other strategy that each "
             "95 % CI leaves possible (over queries / across seeds, in the metric's units: the CI's end, a one-sided "
-            "97.5 % bound; none: the CI lies wholly on the paper's side). Hybrid keeps the other's strength within a margin δ, chosen before looking, where the "
-            "across-seeds value is below δ; a ~ above with a small value here is a tie within that value.",
+            "97.5 % bound; none: the CI lies wholly on the paper's side). Hybrid keeps the other's strength within "
+            "a margin δ, chosen before looking, where the across-seeds value is below δ; a ~ above with a small "
+            "value here is a tie within that value.",
             "", loss_table(frame, languages).to_markdown(disable_numparse=True),
         ]
     storage.write_text(tables_dir / "claims.md", "\n".join(lines) + "\n")
