@@ -24,7 +24,8 @@ py=.venv/bin/python
 if [ "$dry_run" = 1 ]; then
   exec "$py" -m hybridlib.cli plan --profile "$profile"
 fi
-"$py" -m hybridlib.cli plan --profile "$profile" --quiet   # validates the profile before any work
+# validates the profile before any work, and stops a base-size profile on a machine without a GPU
+"$py" -m hybridlib.cli plan --profile "$profile" --quiet --check-device
 
 mkdir -p "${HYBRIDLIB_HOME:-.}"
 home=$(cd "${HYBRIDLIB_HOME:-.}" && pwd)

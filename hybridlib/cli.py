@@ -29,6 +29,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from hybridlib.config import load_profile
 
     profile = load_profile(args.profile)
+    if args.check_device:
+        from hybridlib.pipeline import cpu_refusal
+
+        refusal = cpu_refusal(profile)
+        if refusal:
+            print(f"hybridlib: {refusal}", file=sys.stderr)
+            return 2
     if args.quiet:
         return 0
     runs = profile.runs()
@@ -181,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="print what a profile will run")
     _add_profile(p)
     p.add_argument("--quiet", action="store_true", help="only validate the profile")
+    p.add_argument("--check-device", action="store_true",
+                   help="exit 2 if the profile fine-tunes base-size encoders and no GPU is visible (HYBRIDLIB_ALLOW_CPU=1: go ahead)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("failed-cell", help="name the failing cell of an executed notebook")

@@ -147,7 +147,8 @@ def _is_done(out_dir: Path, config: dict, product: str) -> bool:
 
 
 def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again).
+    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again);
+    a base-size profile with runs to train stops at once on a machine without a GPU (`cpu_refusal`).
 
     Args:
         profile: the profile (training settings and languages).
@@ -161,6 +162,8 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
 
     quiet_progress_bars()
     runs = [r for r in (runs or profile.runs()) if r.strategy.trains]
+    if any(not _is_done(paths.run_dir(r), run_config(profile, r), "model") for r in runs) and cpu_refusal(profile):
+        raise RuntimeError(cpu_refusal(profile))  # e.g. the notebook opened on a Colab runtime without a GPU
     rows = records.load_training_set(paths.data / "train")
     status = []
     for i, run in enumerate(runs, start=1):
@@ -356,26 +359,58 @@ def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
 _SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 147.0, ("base", "t4"): 2.4, ("base", "a100"): 0.35, ("base", "h100"): 0.19}
 
 
-def estimate_minutes(profile: Profile) -> str:
-    """Rough training wall-clock of the profile on each device class (and which one is detected here)."""
+def training_seconds(profile: Profile, device: str) -> float:
+    """Rough training wall-clock of the profile's runs on one device class (``_SECONDS_PER_STEP``).
+
+    Args:
+        profile: the profile whose fine-tuned runs are counted.
+        device: ``"cpu"``, ``"t4"``, ``"a100"`` or ``"h100"`` (H100 and H200).
+    """
+    total = 0.0
+    for run in profile.runs():
+        if not run.strategy.trains:
+            continue
+        size = "smoke" if run.model.source == SMOKE_MODEL else "base"
+        per_step = _SECONDS_PER_STEP.get((size, device))
+        if per_step is None:  # the smoke model on a GPU: no faster than on a CPU in practice
+            per_step = _SECONDS_PER_STEP[("smoke", "cpu")]
+        total += per_step * profile.train.batch_size / (32 if size == "smoke" else 100) * profile.train.steps
+    return total
+
+
+def _span(seconds: float) -> str:
+    return f"~{seconds / 60:.0f} min" if seconds < 3600 else f"~{seconds / 3600:.1f} h"
+
+
+def detected_device() -> str:
+    """The device class `training_seconds` knows that this machine has: its first GPU's, else ``"cpu"``."""
     import torch
 
-    detected = "cpu"
-    if torch.cuda.is_available():
-        name = torch.cuda.get_device_name(0).lower()
-        detected = next((d for d in ("t4", "a100", "h100") if d in name), "h100" if "h200" in name else "a100")
+    if not torch.cuda.is_available():
+        return "cpu"
+    name = torch.cuda.get_device_name(0).lower()
+    return next((d for d in ("t4", "a100", "h100") if d in name), "h100" if "h200" in name else "a100")
+
+
+def estimate_minutes(profile: Profile) -> str:
+    """Rough training wall-clock of the profile on each device class (and which one is detected here)."""
+    detected = detected_device()
     trained = [r for r in profile.runs() if r.strategy.trains]
     lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, README 'Speed'):"]
     for device in ("cpu", "t4", "a100", "h100"):
-        total = 0.0
-        for run in trained:
-            size = "smoke" if run.model.source == SMOKE_MODEL else "base"
-            per_step = _SECONDS_PER_STEP.get((size, device))
-            if per_step is None:  # the smoke model on a GPU: no faster than on a CPU in practice
-                per_step = _SECONDS_PER_STEP[("smoke", "cpu")]
-            total += per_step * profile.train.batch_size / (32 if size == "smoke" else 100) * profile.train.steps
         mark = "  <- detected here" if device == detected else ""
-        span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h"
         label = "h100/h200" if device == "h100" else device
-        lines.append(f"  {label:9s} {span}{mark}")
+        lines.append(f"  {label:9s} {_span(training_seconds(profile, device))}{mark}")
     return "\n".join(lines)
+
+
+def cpu_refusal(profile: Profile) -> str | None:
+    """Why not to run `profile` here: it fine-tunes base-size encoders and this machine has no GPU (None when it
+    has one, when the profile trains only the smoke model, or when ``HYBRIDLIB_ALLOW_CPU=1``)."""
+    base = any(r.strategy.trains and r.model.source != SMOKE_MODEL for r in profile.runs())
+    if not base or os.environ.get("HYBRIDLIB_ALLOW_CPU") == "1" or detected_device() != "cpu":
+        return None
+    days = training_seconds(profile, "cpu") / 86400
+    return (f"profile {profile.name}: fine-tunes base-size encoders, ~{days:.0f} days of training on this machine, "
+            "which has no GPU (README 'Speed'); run it on a GPU machine (on Colab: Runtime > Change runtime type > "
+            "GPU, profile colab), or set HYBRIDLIB_ALLOW_CPU=1 to run it here anyway")

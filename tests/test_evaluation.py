@@ -213,6 +213,36 @@ def test_plan_prints_runs_downloads_and_time(capsys):
     assert main(["plan", "--profile", "nope"]) == 2
 
 
+def test_run_all_stops_a_base_size_profile_without_a_gpu(monkeypatch, capsys, tmp_path):
+    """run_all.sh's first step: `plan --quiet --check-device` refuses, in one line, to download and train the paper
+    profile for days on a CPU; the smoke profile, or HYBRIDLIB_ALLOW_CPU=1, goes ahead."""
+    import torch
+
+    from hybridlib.config import REPO_ROOT, load_profile
+    from hybridlib.pipeline import Paths, train_all
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("HYBRIDLIB_ALLOW_CPU", raising=False)
+    assert main(["plan", "--profile", "paper", "--quiet", "--check-device"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1 and "profile paper: fine-tunes base-size encoders" in message
+    assert "days of training on this machine, which has no GPU" in message and "HYBRIDLIB_ALLOW_CPU=1" in message
+    days = message.split("encoders, ~")[1].split(" days")[0]
+    assert f"(~{days} days for `paper`)" in " ".join((REPO_ROOT / "README.md").read_text().split()), "README's figure"
+    assert main(["plan", "--profile", "smoke", "--quiet", "--check-device"]) == 0
+    assert main(["plan", "--profile", "paper", "--quiet"]) == 0, "without --check-device: only the profile is validated"
+    profile = load_profile("colab")  # notebook 02 opened on a Colab runtime without a GPU
+    with pytest.raises(RuntimeError, match=r"profile colab: .* no GPU .* Change runtime type"):
+        train_all(profile, Paths.for_profile(profile, tmp_path))
+    monkeypatch.setenv("HYBRIDLIB_ALLOW_CPU", "1")
+    assert main(["plan", "--profile", "paper", "--quiet", "--check-device"]) == 0
+    monkeypatch.delenv("HYBRIDLIB_ALLOW_CPU")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H200")
+    assert main(["plan", "--profile", "paper", "--quiet", "--check-device"]) == 0, "a GPU: go ahead"
+    assert 'plan --profile "$profile" --quiet --check-device' in (REPO_ROOT / "run_all.sh").read_text()
+
+
 @pytest.mark.parametrize("name", ["smoke", "paper", "colab"])
 def test_every_shipped_profile_loads_and_plans(name, capsys):
     """The colab profile is only ever opened on Colab: a typo in it must fail here, not there."""
