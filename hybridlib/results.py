@@ -94,8 +94,11 @@ def paper_gap(dataset: str, column: str, other: str) -> float | None:
     return paper["hybrid-0.5"][column] - paper[other][column]
 
 
+# the per-language tables' columns: the comparisons', then own-language first (ours; not compared)
+LANGUAGE_COLUMNS = (*COMPARED, ("multi_own_first", "multi", "own_first"))
 LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (X→X)", "cross_map": "Cr mAP (X→Y, mean over Y)", "multi_map": "Mul mAP (X→all)",
-                         "rank_distance": "rank distance (lower is better)"}
+                         "rank_distance": "rank distance (lower is better)",
+                         "multi_own_first": "own-language first in the Mul pool (ours; chance under the mean ± sd table)"}
 
 
 def strategy_sort_key(label: str) -> tuple[int, float]:
@@ -309,7 +312,7 @@ def per_language(results_dir: str | Path, summary: pd.DataFrame, dataset: str, m
         model: the model name.
 
     Returns:
-        One row per (strategy, seed, query language, `COMPARED` column): ``strategy``, ``seed``, ``lang``,
+        One row per (strategy, seed, query language, `LANGUAGE_COLUMNS` column): ``strategy``, ``seed``, ``lang``,
         ``unseen`` (True when the language is not among the run's training languages, so that no strategy
         trained on it), ``column`` and ``value``. Cr is the query language's mean over its target languages;
         a setting the task lacks (mtop-parallel's Mo) has no rows.
@@ -319,7 +322,7 @@ def per_language(results_dir: str | Path, summary: pd.DataFrame, dataset: str, m
     for run in part.itertuples(index=False):
         folder = Path(results_dir) / run.path
         result, config = storage.read_json(folder / "metrics.json"), storage.read_json(folder / "config.json")
-        for column, setting, metric in COMPARED:
+        for column, setting, metric in LANGUAGE_COLUMNS:
             for lang, value in ((result[setting] or {}).get(metric) or {}).get("per_lang", {}).items():
                 rows.append({"strategy": run.strategy, "seed": run.seed, "lang": lang,
                              "unseen": lang not in config["train_languages"], "column": column, "value": value})
@@ -327,7 +330,7 @@ def per_language(results_dir: str | Path, summary: pd.DataFrame, dataset: str, m
 
 
 def language_table(per_lang: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One `COMPARED` column of `per_language`'s frame as a table: a row per query language (``*`` marks an
+    """One `LANGUAGE_COLUMNS` column of `per_language`'s frame as a table: a row per query language (``*`` marks an
     unseen one), then the macro means over the seen and over the unseen languages; a column per strategy;
     each cell the mean over seeds (rank distance to 1 decimal, mAP to 3). Empty when the task lacks the column."""
     rows = per_lang[per_lang["column"] == column]
@@ -727,7 +730,7 @@ def _comparison_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str)
 
 
 def _language_section(per_lang: pd.DataFrame, unseen: list[str]) -> list[str]:
-    """The tables' per-language part: one `language_table` per `COMPARED` column the task has."""
+    """The tables' per-language part: one `language_table` per `LANGUAGE_COLUMNS` column the task has."""
     lines = [
         "",
         "## Per query language",
@@ -737,7 +740,7 @@ def _language_section(per_lang: pd.DataFrame, unseen: list[str]) -> list[str]:
         + (f"`*`: not a training language of the profile, so no strategy trained on it ({', '.join(unseen)})." if unseen else
            "Every language of this task is a training language of the profile."),
     ]
-    for column, _, _ in COMPARED:
+    for column, _, _ in LANGUAGE_COLUMNS:
         table = language_table(per_lang, column)
         if not table.empty:
             lines += ["", f"### {LANGUAGE_TABLE_TITLES[column]}", "", table.to_markdown(disable_numparse=True, colalign=("left",) + ("right",) * table.shape[1])]

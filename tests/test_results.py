@@ -221,6 +221,10 @@ def test_mean_sd_table_shows_own_language_first_beside_its_chance_level(results_
     assert header.split("|")[-2].strip() == "multi_own_first"
     assert [row.split("|")[-2].strip() for row in (xy, hybrid)] == ["0.700 ± 0.000", "0.400 ± 0.000"]
     assert "A ranking blind to language gives 0.250" in xquad
+    per_language = xquad.split("### own-language first in the Mul pool")[1].split("###")[0]
+    el_row = next(line for line in per_language.splitlines() if line.startswith("| el*"))
+    assert [cell.strip() for cell in el_row.split("|")[2:-1]] == ["0.700", "0.400"], "per query language, xy and hybrid"
     mtop_table = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
     assert "multi_own_first (ours): not defined on this task" in mtop_table
+    assert "### own-language first" not in mtop_table
 
