@@ -248,7 +248,8 @@ def alpha_points(summary: pd.DataFrame, dataset: str, model: str) -> pd.DataFram
 
 
 def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -> Figure | None:
-    """mAP (Mo/Cr/Mul) and rank distance against α (`alpha_points`), mean ± sd over seeds.
+    """mAP (Mo/Cr/Mul), rank distance and, where defined, own-language first (with its chance level) against α
+    (`alpha_points`), mean ± sd over seeds.
 
     Args:
         summary: `results.collect`'s frame (``summary.csv``).
@@ -262,7 +263,9 @@ def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -
     points = alpha_points(summary, dataset, model)
     if points["alpha"].nunique() < 3:
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    own_first = "multi_own_first" in points and points["multi_own_first"].notna().any()
+    fig, axes = plt.subplots(1, 3 if own_first else 2, figsize=(13.5 if own_first else 9, 3.4))
+    left, right = axes[:2]
     for col, label in SETTING_LABELS.items():
         stats = points.groupby("alpha")[col].agg(["mean", "std"])
         left.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
@@ -273,6 +276,13 @@ def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -
     right.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, color="tab:purple")
     right.set_xlabel("α")
     right.set_ylabel("rank distance (lower is better)")
+    if own_first:  # ours: which language comes first, against a ranking blind to language
+        stats = points.groupby("alpha")["multi_own_first"].agg(["mean", "std"])
+        axes[2].errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, color="tab:brown")
+        axes[2].axhline(points["multi_own_share"].mean(), color="0.5", ls="--", lw=1, label="chance")
+        axes[2].set_xlabel("α")
+        axes[2].set_ylabel("own-language first (Mul)")
+        axes[2].legend(fontsize=8)
     fig.suptitle(f"α sweep (α = 0 is xy, α = 1 is xx-mono) · {dataset} · {model} · profile {profile}", fontsize=10)
     fig.tight_layout()
     return fig

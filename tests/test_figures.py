@@ -29,6 +29,13 @@ def test_alpha_sweep_figure_is_drawn_only_with_three_alphas(tmp_path):
     assert fig is not None and "α sweep" in fig._suptitle.get_text()
     figures.save(fig, tmp_path / "a.png")
     assert (tmp_path / "a.png").stat().st_size > 1000
+    assert len(fig.axes) == 2, "no own-language first in these rows: no third panel"
+    own = summary_rows().assign(multi_own_first=lambda f: 1 - f["mono_map"], multi_own_share=0.1)
+    third = figures.alpha_sweep(own, "xquad-r", "xlmr", "test").axes[2]
+    (line,) = [line for line in third.lines if line.get_marker() == "o"]
+    assert list(line.get_xdata()) == [0.0, 0.25, 0.5, 1.0]
+    assert list(line.get_ydata()) == pytest.approx([0.199, 0.159, 0.139, 0.099]), "1 − mono_map, mean over seeds"
+    assert [line.get_ydata()[0] for line in third.lines if line.get_linestyle() == "--"] == [pytest.approx(0.1)], "chance"
     few = summary_rows()
     few = few[few["strategy"].isin(["en", "xy"])]
     assert figures.alpha_sweep(few, "xquad-r", "xlmr", "test") is None
