@@ -389,6 +389,80 @@ def _comparison_cell(test: dict) -> str:
     return f"{test['diff']:+.{digits}f} [{test['low']:+.{digits}f}, {test['high']:+.{digits}f}] p={test['p']:.3g}"
 
 
+# the main table's columns: the paper's four numbers per dataset
+MAIN_COLUMNS = {"mono_map": "Mo mAP", "cross_map": "Cr mAP", "multi_map": "Mul mAP", "rank_distance": "RD"}
+
+
+def main_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The paper's view of one dataset: per (model, strategy), each `MAIN_COLUMNS` metric's mean and sd over seeds
+    and its seed count, and ``best``: whether the mean, as printed (3 decimals, rank distance 1), is the model's best
+    in that column (highest mAP, lowest rank distance; ties all best).
+
+    Args:
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+
+    Returns:
+        Index (model, strategy) in `strategy_sort_key` order; columns (metric, ``mean`` | ``sd`` | ``n`` | ``best``).
+    """
+    part = summary[summary["dataset"] == dataset]
+    stats = part.groupby(["model", "strategy"])[list(MAIN_COLUMNS)].agg(["mean", "std", "count"])
+    stats = stats.rename(columns={"std": "sd", "count": "n"}, level=1)
+    order = sorted(stats.index, key=lambda key: (key[0], strategy_sort_key(key[1])))
+    stats = stats.loc[order]
+    for column in MAIN_COLUMNS:
+        means = stats[(column, "mean")].round(1 if column == "rank_distance" else 3)  # best as printed
+        best = means.groupby(level="model").transform("min" if column == "rank_distance" else "max")
+        stats[(column, "best")] = means.notna() & (means == best)
+    return stats.sort_index(axis=1, level=0, sort_remaining=False)
+
+
+def _main_cells(table: pd.DataFrame, bold: tuple[str, str], pm: str) -> pd.DataFrame:
+    """`main_table` as text: 'mean ± sd' ('mean' for a single run, '–' where undefined), the best ones in `bold`."""
+    cells = {}
+    for column, label in MAIN_COLUMNS.items():
+        digits = 1 if column == "rank_distance" else 3
+        values = []
+        for mean, sd, n, best in table[[(column, k) for k in ("mean", "sd", "n", "best")]].itertuples(index=False):
+            if math.isnan(mean):
+                values.append("–")
+                continue
+            text = f"{mean:.{digits}f}" + (f"{pm}{sd:.{digits}f}" if n > 1 else "")
+            values.append(f"{bold[0]}{text}{bold[1]}" if best else text)
+        cells[label] = values
+    return pd.DataFrame(cells, index=table.index)
+
+
+def _latex(text: str) -> str:
+    return "".join("\\" + c if c in "&%$#_{}" else c for c in text)
+
+
+def _write_main(tables_dir: Path, summary: pd.DataFrame, profile_name: str) -> list[Path]:
+    """``main.md`` and ``main.tex``: `main_table` for every dataset, in Markdown and as LaTeX tabulars (booktabs)."""
+    source = f"results/{profile_name}/summary.csv"
+    md = [f"# Main results · profile `{profile_name}`", "",
+          f"Generated from `{source}`. mAP (higher is better) and rank distance (RD, lower is better), mean ± sd over "
+          "training seeds; in bold, each model's best mean per column. The per-dataset tables give the CIs and tests."]
+    tex = [f"% Main results, profile {profile_name}; generated from {source} by hybridlib.results.write_tables.",
+           "% mean $\\pm$ sd over training seeds; bold: each model's best mean per column. Needs \\usepackage{booktabs}."]
+    for dataset in sorted(summary["dataset"].unique()):
+        cells = _main_cells(main_table(summary, dataset), ("**", "**"), " ± ")
+        md += ["", f"## {dataset}", "", cells.reset_index().to_markdown(index=False, disable_numparse=True)]
+        latex = _main_cells(main_table(summary, dataset), ("\\textbf{", "}"), " $\\pm$ ")
+        tex += ["", f"% {dataset}", "\\begin{tabular}{ll" + "r" * len(MAIN_COLUMNS) + "}", "\\toprule",
+                f"\\multicolumn{{2}}{{l}}{{{_latex(dataset)}}} & " + " & ".join(MAIN_COLUMNS.values()) + " \\\\", "\\midrule"]
+        previous = None
+        for (model, strategy), row in latex.iterrows():
+            if previous is not None and model != previous:
+                tex.append("\\midrule")
+            tex.append(" & ".join([_latex(model) if model != previous else "", _latex(strategy), *row]) + " \\\\")
+            previous = model
+        tex += ["\\bottomrule", "\\end{tabular}"]
+    storage.write_text(tables_dir / "main.md", "\n".join(md) + "\n")
+    storage.write_text(tables_dir / "main.tex", "\n".join(tex) + "\n")
+    return [tables_dir / "main.md", tables_dir / "main.tex"]
+
+
 def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
     """Markdown tables per (dataset, model): mean ± sd over seeds; the hybrid run against every other strategy,
     paired over the evaluation queries and across training seeds; per query language, and the same comparisons
@@ -429,6 +503,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         path = results_dir / "tables" / f"{dataset}__{model}.md"
         storage.write_text(path, "\n".join(lines) + "\n")
         written.append(path)
+    written += _write_main(results_dir / "tables", summary, profile_name)
     if compared:
         written += _write_claims(results_dir / "tables", compared, profile_name)
     return written

@@ -90,7 +90,7 @@ def test_whole_paper_data_path_offline(mirror, tmp_path, capsys):
     # notebook 04's stages on every real dataset (mtop-parallel has no Mo setting)
     summary = results.write_summary(paths.results)
     tables = results.write_tables(paths.results, profile.name)
-    assert {p.name for p in tables} == {f"{d}__tiny.md" for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")} | {"claims.md", "comparisons.csv"}
+    assert {p.name for p in tables} == {f"{d}__tiny.md" for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")} | {"claims.md", "comparisons.csv", "main.md", "main.tex"}
     claims = (paths.results / "tables" / "claims.md").read_text()
     assert all(f"{d} · tiny" in claims.split("## The unseen")[0] for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"))
     assert "| hybrid-0.5 − off-the-shelf | –  " in (paths.results / "tables" / "mtop-parallel__tiny.md").read_text()

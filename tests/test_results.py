@@ -228,3 +228,28 @@ def test_mean_sd_table_shows_own_language_first_beside_its_chance_level(results_
     assert "multi_own_first (ours): not defined on this task" in mtop_table
     assert "### own-language first" not in mtop_table
 
+
+def test_main_table_bolds_each_models_best_mean_and_writes_latex(tmp_path):
+    rows = []
+    for model, strategy, seeds, mono, rank in [("m_1", "xy", 3, 0.5, 300.0), ("m_1", "hybrid-0.5", 3, 0.6, 300.0),
+                                               ("m_1", "off-the-shelf", 1, 0.2, 900.0), ("m2", "xy", 2, 0.1, 50.0)]:
+        for seed in range(seeds):
+            rows.append({"dataset": "xquad-r", "model": model, "strategy": strategy, "seed": seed, "mono_map": mono + 0.01 * seed,
+                         "cross_map": 0.3, "multi_map": 0.2, "rank_distance": rank})
+    summary = pd.DataFrame(rows)
+    table = results.main_table(summary, "xquad-r")
+    assert list(table.index) == [("m2", "xy"), ("m_1", "off-the-shelf"), ("m_1", "xy"), ("m_1", "hybrid-0.5")]
+    assert table[("mono_map", "best")].tolist() == [True, False, False, True], "the best per model"
+    assert table[("rank_distance", "best")].tolist() == [True, False, True, True], "lowest is best; a tie: both"
+    assert table.loc[("m_1", "hybrid-0.5"), ("mono_map", "mean")] == pytest.approx(0.61)
+    summary.to_csv(tmp_path / "summary.csv", index=False)
+    results._write_main(tmp_path, summary.assign(mono_map=lambda f: f["mono_map"].where(f["model"] == "m_1")), "paper")
+    md = (tmp_path / "main.md").read_text()
+    assert "| m_1     | hybrid-0.5    | **0.610 ± 0.010** |" in md and "| m_1     | off-the-shelf | 0.200 " in md
+    assert "| m2      | xy            | –" in md, "no Mo for m2: a dash, never bold"
+    tex = (tmp_path / "main.tex").read_text().splitlines()
+    # LaTeX-escaped, no sd for one run; equal means as printed are all best
+    assert "m\\_1 & off-the-shelf & 0.200 & \\textbf{0.300} & \\textbf{0.200} & 900.0 \\\\" in tex
+    assert " & hybrid-0.5 & \\textbf{0.610 $\\pm$ 0.010} & \\textbf{0.300 $\\pm$ 0.000} & \\textbf{0.200 $\\pm$ 0.000} & \\textbf{300.0 $\\pm$ 0.0} \\\\" in tex
+    assert tex.count("\\begin{tabular}{llrrrr}") == 1 and tex[0].startswith("% Main results, profile paper")
+
