@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pandas as pd
 import pytest
 
@@ -252,4 +255,16 @@ def test_main_table_bolds_each_models_best_mean_and_writes_latex(tmp_path):
     assert "m\\_1 & off-the-shelf & 0.200 & \\textbf{0.300} & \\textbf{0.200} & 900.0 \\\\" in tex
     assert " & hybrid-0.5 & \\textbf{0.610 $\\pm$ 0.010} & \\textbf{0.300 $\\pm$ 0.000} & \\textbf{0.200 $\\pm$ 0.000} & \\textbf{300.0 $\\pm$ 0.0} \\\\" in tex
     assert tex.count("\\begin{tabular}{llrrrr}") == 1 and tex[0].startswith("% Main results, profile paper")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex here (TeX is not a dependency)")
+def test_main_tex_compiles(results_dir, tmp_path):
+    results.write_tables(results_dir, "test")
+    doc = tmp_path / "doc.tex"
+    doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
+                   f"\\input{{{results_dir / 'tables' / 'main.tex'}}}\n\\end{{document}}\n")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
 
