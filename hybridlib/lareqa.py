@@ -44,7 +44,7 @@ def read_language(path: Path, lang: str) -> tuple[list[Query], list[Candidate]]:
     return queries, candidates
 
 
-def load(source: Path, name: str, languages: tuple[str, ...]) -> RetrievalTask:
+def load(source: str | Path, name: str, languages: tuple[str, ...]) -> RetrievalTask:
     """Read ``<source>/<lang>.json`` for every language into one task (queries and candidates in language order).
 
     Args:
@@ -52,6 +52,7 @@ def load(source: Path, name: str, languages: tuple[str, ...]) -> RetrievalTask:
         name: the task's name (``xquad-r`` or ``mlqa-r``).
         languages: the languages to read, in this order.
     """
+    source = Path(source)
     missing = [lang for lang in languages if not (source / f"{lang}.json").exists()]
     if missing:
         raise FileNotFoundError(f"{source}: {name} files missing for {missing}; expected {source}/<lang>.json as published by LAReQA")

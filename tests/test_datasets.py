@@ -28,7 +28,7 @@ def test_lareqa_fixture_candidates_and_relevance(tmp_path):
 def test_mlqa_style_missing_questions_are_skipped_and_counted(tmp_path):
     import numpy as np
 
-    from hybridlib.evaluation import evaluate_embeddings
+    from hybridlib.evaluation import evaluate_embeddings  # here: it imports torch, which this module's other tests do not need
 
     task = lareqa.load(write_lareqa(tmp_path, drop={"de": ("q3",)}), "mlqa-r", ("en", "de", "zh"))
     assert len(task.queries) == 8
@@ -45,7 +45,7 @@ def test_lareqa_corrupt_file_names_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"en\.json: not a LAReQA file"):
         lareqa.load(tmp_path, "xquad-r", ("en",))
     with pytest.raises(FileNotFoundError, match=r"missing for \['de'\]"):
-        lareqa.load(tmp_path, "xquad-r", ("en", "de"))
+        lareqa.load(str(tmp_path), "xquad-r", ("en", "de"))  # a path given as a string, too
 
 
 def test_real_xquad_r_counts():
@@ -56,6 +56,22 @@ def test_real_xquad_r_counts():
     assert Counter(q.lang for q in task.queries) == dict.fromkeys(lareqa.XQUAD_R_LANGUAGES, 1190)
     rel = task.relevance(range(1190))  # English queries against the whole pool
     assert (rel.sum(axis=1) == 11).all(), "11 relevant candidates per question in the multilingual pool"
+
+
+def test_real_xquad_r_own_language_first_at_chance_for_a_ranking_blind_to_language():
+    """Random embeddings know no language: an own-language answer comes first about 1 time in 11."""
+    import numpy as np
+
+    from hybridlib.evaluation import evaluate_embeddings
+
+    task = lareqa.load(shared("xquad-r"), "xquad-r", lareqa.XQUAD_R_LANGUAGES)
+    rng = np.random.default_rng(0)
+    q, c = (rng.standard_normal((n, 32)).astype(np.float32) for n in (len(task.queries), len(task.candidates)))
+    result, _ = evaluate_embeddings(task, q / np.linalg.norm(q, axis=1, keepdims=True),
+                                    c / np.linalg.norm(c, axis=1, keepdims=True), n_boot=200)
+    own = result["multi"]["own_first"]
+    assert result["multi"]["own_share"]["mean"] == pytest.approx(1 / 11)
+    assert own["ci95"][0] < 1 / 11 < own["ci95"][1] and abs(own["mean"] - 1 / 11) < 0.01
 
 
 def test_mtop_zip_parallel_and_intent_tasks(tmp_path):
