@@ -162,8 +162,10 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
 
     quiet_progress_bars()
     runs = [r for r in (runs or profile.runs()) if r.strategy.trains]
-    if any(not _is_done(paths.run_dir(r), run_config(profile, r), "model") for r in runs) and cpu_refusal(profile):
-        raise RuntimeError(cpu_refusal(profile))  # e.g. the notebook opened on a Colab runtime without a GPU
+    to_train = any(not _is_done(paths.run_dir(r), run_config(profile, r), "model") for r in runs)
+    refusal = cpu_refusal(profile) if to_train else None
+    if refusal:
+        raise RuntimeError(refusal)  # e.g. notebook 02 opened on a Colab runtime without a GPU
     rows = records.load_training_set(paths.data / "train")
     status = []
     for i, run in enumerate(runs, start=1):
@@ -378,10 +380,6 @@ def training_seconds(profile: Profile, device: str) -> float:
     return total
 
 
-def _span(seconds: float) -> str:
-    return f"~{seconds / 60:.0f} min" if seconds < 3600 else f"~{seconds / 3600:.1f} h"
-
-
 def detected_device() -> str:
     """The device class `training_seconds` knows that this machine has: its first GPU's, else ``"cpu"``."""
     import torch
@@ -400,7 +398,9 @@ def estimate_minutes(profile: Profile) -> str:
     for device in ("cpu", "t4", "a100", "h100"):
         mark = "  <- detected here" if device == detected else ""
         label = "h100/h200" if device == "h100" else device
-        lines.append(f"  {label:9s} {_span(training_seconds(profile, device))}{mark}")
+        total = training_seconds(profile, device)
+        span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h"
+        lines.append(f"  {label:9s} {span}{mark}")
     return "\n".join(lines)
 
 
