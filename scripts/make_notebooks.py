@@ -96,7 +96,8 @@ NOTEBOOKS = {
         ("params", PARAMETERS),
         ("code", SETUP),
         ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds; "
-               "per query language, with the languages no strategy trained on apart. Last, `claims.md`: each of the paper's "
+               "per query language, with the languages no strategy trained on apart. Then `main.md` (and `main.tex`, the same as "
+               "LaTeX): the paper's table, every model and strategy per dataset. Last, `claims.md`: each of the paper's "
                "claims about hybrid, checked on every dataset and model, with p-values adjusted for the number of claims and "
                "the smallest gap the training seeds could detect; every comparison is also written to `comparisons.csv`"),
         ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    print(path)\n    if path.suffix == \".md\":\n        display(Markdown(path.read_text()))"),
