@@ -159,7 +159,12 @@ def read_summary(results_dir: str | Path) -> pd.DataFrame:
     path = Path(results_dir) / "summary.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing; run notebook 03 (evaluation) first, it writes summary.csv")
-    return pd.read_csv(path)
+    summary = pd.read_csv(path)
+    missing = [column for column in SUMMARY_METRICS if column not in summary.columns]
+    if missing:
+        raise ValueError(f"{path}: written by an earlier hybridlib, without {', '.join(missing)}; rerun notebook 03, "
+                         "which evaluates the runs again for the new metrics and rewrites summary.csv")
+    return summary
 
 
 def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tuple[str, ...] = HEADLINE) -> pd.DataFrame:

@@ -177,6 +177,14 @@ def test_tables_before_evaluation_name_the_missing_file_and_the_notebook_to_run(
             write()
 
 
+def test_a_summary_from_an_earlier_version_is_named_with_the_fix(results_dir):
+    path = results_dir / "summary.csv"
+    pd.read_csv(path).drop(columns=["multi_own_first", "multi_own_share"]).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"summary\.csv: written by an earlier hybridlib, without multi_own_first, "
+                                         r"multi_own_share; rerun notebook 03"):
+        results.write_tables(results_dir, "test")
+
+
 def test_a_damaged_per_query_file_is_named_with_the_fix(results_dir):
     path = results_dir / "eval" / "xquad-r" / "m" / "xy" / "seed1" / "per_query.csv.gz"
     path.write_bytes(path.read_bytes()[:40])  # cut short
