@@ -451,9 +451,10 @@ def _write_main(tables_dir: Path, summary: pd.DataFrame, profile_name: str) -> l
     tex = [f"% Main results, profile {profile_name}; generated from {source} by hybridlib.results.write_tables.",
            "% mean $\\pm$ sd over training seeds; bold: each model's best mean per column. Needs \\usepackage{booktabs}."]
     for dataset in sorted(summary["dataset"].unique()):
-        cells = _main_cells(main_table(summary, dataset), ("**", "**"), " ± ")
+        table = main_table(summary, dataset)
+        cells = _main_cells(table, ("**", "**"), " ± ")
         md += ["", f"## {dataset}", "", cells.reset_index().to_markdown(index=False, disable_numparse=True)]
-        latex = _main_cells(main_table(summary, dataset), ("\\textbf{", "}"), " $\\pm$ ")
+        latex = _main_cells(table, ("\\textbf{", "}"), " $\\pm$ ")
         tex += ["", f"% {dataset}", "\\begin{tabular}{ll" + "r" * len(MAIN_COLUMNS) + "}", "\\toprule",
                 f"\\multicolumn{{2}}{{l}}{{{_latex(dataset)}}} & " + " & ".join(MAIN_COLUMNS.values()) + " \\\\", "\\midrule"]
         previous = None
