@@ -79,7 +79,6 @@ PAPER_XLMR = {
 }
 
 
-
 def paper_gap(dataset: str, column: str, other: str) -> float | None:
     """The paper's XLM-R hybrid − `other` on one `COMPARED` column (`PAPER_XLMR`); None where it has no such number.
 
@@ -99,6 +98,11 @@ LANGUAGE_COLUMNS = (*COMPARED, ("multi_own_first", "multi", "own_first"))
 LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (X→X)", "cross_map": "Cr mAP (X→Y, mean over Y)", "multi_map": "Mul mAP (X→all)",
                          "rank_distance": "rank distance (lower is better)",
                          "multi_own_first": "own-language first in the Mul pool (ours; chance under the mean ± sd table)"}
+
+
+def _digits(column: str) -> int:
+    """Decimals every table prints a summary column with: rank distance 1, the rest (mAP, recall, ...) 3."""
+    return 1 if column == "rank_distance" else 3
 
 
 def strategy_sort_key(label: str) -> tuple[int, float]:
@@ -181,7 +185,7 @@ def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tupl
     for strategy, group in sorted(part.groupby("strategy"), key=lambda kv: strategy_sort_key(kv[0])):
         row = {"strategy": strategy, "n": len(group)}
         for col in columns:
-            digits = 1 if col == "rank_distance" else 3
+            digits = _digits(col)
             mean, sd = group[col].mean(), group[col].std(ddof=1)
             if group[col].isna().all():
                 row[col] = "–"  # the task has no such setting (mtop-parallel has no Mo)
@@ -349,7 +353,7 @@ def language_table(per_lang: pd.DataFrame, column: str) -> pd.DataFrame:
         group = means[means.index.get_level_values("unseen") == unseen]
         if len(group):
             table.loc[label] = group.mean()
-    digits = 1 if column == "rank_distance" else 3
+    digits = _digits(column)
     return table.map(lambda v: f"{v:.{digits}f}").rename_axis("query language")
 
 
@@ -386,7 +390,7 @@ def _comparison_table(rows: pd.DataFrame, reference: str) -> pd.DataFrame:
 def _comparison_cell(test: dict) -> str:
     """'+diff [low, high] p=…' (rank distance to 1 decimal, the rest to 3); '–' where the task lacks the setting
     (mtop-parallel has no Mo), no CI or p where there is no spread to test against."""
-    digits = 1 if test["column"] == "rank_distance" else 3
+    digits = _digits(test["column"])
     if math.isnan(test["diff"]):
         return "–"
     if math.isnan(test["p"]):
@@ -416,7 +420,7 @@ def main_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
     order = sorted(stats.index, key=lambda key: (key[0], strategy_sort_key(key[1])))
     stats = stats.loc[order]
     for column in MAIN_COLUMNS:
-        means = stats[(column, "mean")].round(1 if column == "rank_distance" else 3)  # best as printed
+        means = stats[(column, "mean")].round(_digits(column))  # best as printed
         best = means.groupby(level="model").transform("min" if column == "rank_distance" else "max")
         stats[(column, "best")] = means.notna() & (means == best)
     return stats.sort_index(axis=1, level=0, sort_remaining=False)
@@ -426,7 +430,7 @@ def _main_cells(table: pd.DataFrame, bold: tuple[str, str], pm: str) -> pd.DataF
     """`main_table` as text: 'mean ± sd' ('mean' for a single run, '–' where undefined), the best ones in `bold`."""
     cells = {}
     for column, label in MAIN_COLUMNS.items():
-        digits = 1 if column == "rank_distance" else 3
+        digits = _digits(column)
         values = []
         for mean, sd, n, best in table[[(column, k) for k in ("mean", "sd", "n", "best")]].itertuples(index=False):
             if math.isnan(mean):
@@ -666,11 +670,11 @@ def _loss_text(test: pd.Series, column: str, sign: int) -> str:
     loss = -min(sign * test["low"], sign * test["high"])
     if math.isnan(loss):
         return "·"
-    return "none" if loss <= 0 else f"{loss:.{1 if column == 'rank_distance' else 3}f}"
+    return "none" if loss <= 0 else f"{loss:.{_digits(column)}f}"
 
 
 def _power_cell(row: pd.Series, column: str, gap: float | None) -> str:
-    digits = 1 if column == "rank_distance" else 3
+    digits = _digits(column)
     cell = "·" if math.isnan(row["detectable"]) else f"{row['detectable']:.{digits}f}"
     if gap is None:
         return cell
@@ -712,7 +716,7 @@ def _claim_cell(query: pd.DataFrame, seeds: pd.DataFrame, other: str, column: st
     if (other, column) not in query.index or math.isnan(query.loc[(other, column), "diff"]):
         return "–"
     over_queries, across_seeds = query.loc[(other, column)], seeds.loc[(other, column)]
-    digits = 1 if column == "rank_distance" else 3
+    digits = _digits(column)
     return f"{over_queries['diff']:+.{digits}f} {_mark(over_queries, sign)} {_mark(across_seeds, sign)}"
 
 
@@ -852,7 +856,7 @@ def ci_table(summary: pd.DataFrame) -> pd.DataFrame:
         first = group.sort_values("seed").iloc[0]
         row = {"dataset": dataset, "model": model, "strategy": strategy, "n": len(group)}
         for col in HEADLINE:
-            digits = 1 if col == "rank_distance" else 3
+            digits = _digits(col)
             low, high = first[col + "_ci_low"], first[col + "_ci_high"]
             row[col] = "–" if group[col].isna().all() else f"{group[col].mean():.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
         out.append(row)
