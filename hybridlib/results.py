@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -608,12 +608,10 @@ def holm_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
         frame: `comparisons_frame`'s frame.
         languages: ``"all"`` or ``"unseen"``, as `claims_table`'s ``part``.
     """
-    claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
-    columns = {}
-    for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
-        tests = part.set_index(["claim", "test"])
-        columns[claims_column(dataset, model, reference)] = [_holm_cell(tests, text) for *_, text in CLAIMS]
-    return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
+    def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
+        return " / ".join(_p_text(tests.loc[(claim[3], test), "p_holm"]) for test in ("queries", "seeds"))
+
+    return _claims_shaped(frame, languages, _cell, CLAIMS)
 
 
 def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
@@ -627,15 +625,12 @@ def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
         languages: ``"all"`` or ``"unseen"``; the paper's gaps are over every language, so only ``"all"``
             cells show them.
     """
-    claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
-    columns = {}
-    for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
+    def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
+        column, other, _, text = claim
         with_paper = languages == "all" and reference == "hybrid-0.5"
-        tests = part.set_index(["claim", "test"])
-        cells = [_power_cell(tests.loc[(text, "seeds")], column, paper_gap(dataset, column, other) if with_paper else None)
-                 if _has_claim(tests, text) else "–" for column, other, _, text in CLAIMS]
-        columns[claims_column(dataset, model, reference)] = cells
-    return pd.DataFrame(columns, index=pd.Index([text for *_, text in CLAIMS], name="hybrid's …"))
+        return _power_cell(tests.loc[(text, "seeds")], column, paper_gap(dataset, column, other) if with_paper else None)
+
+    return _claims_shaped(frame, languages, _cell, CLAIMS)
 
 
 def keeps_claim(wording: str) -> bool:
@@ -654,15 +649,24 @@ def loss_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
         frame: `comparisons_frame`'s frame.
         languages: ``"all"`` or ``"unseen"``, as `claims_table`'s ``part``.
     """
-    claims = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
-    keeps = [(column, sign, text) for column, _, sign, text in CLAIMS if keeps_claim(text)]
+    def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
+        column, _, sign, text = claim
+        return " / ".join(_loss_text(tests.loc[(text, test)], column, sign) for test in ("queries", "seeds"))
+
+    return _claims_shaped(frame, languages, _cell, [claim for claim in CLAIMS if keeps_claim(claim[3])])
+
+
+def _claims_shaped(frame: pd.DataFrame, languages: str, cell: Callable[..., str], claims: Sequence[tuple]) -> pd.DataFrame:
+    """A table shaped as `claims_table`, from `comparisons_frame`'s claim rows on `languages`: a row per claim of
+    `claims` (`CLAIMS` rows), a column per (dataset, model); each cell ``cell(tests, claim, dataset, reference)``,
+    `tests` being that column's claim rows indexed by (claim, test), or '–' where `claims_table` has none."""
+    rows = frame[(frame["claim"] != "") & (frame["languages"] == languages)]
     columns = {}
-    for (dataset, model, reference), part in claims.groupby(["dataset", "model", "reference"], sort=False):
+    for (dataset, model, reference), part in rows.groupby(["dataset", "model", "reference"], sort=False):
         tests = part.set_index(["claim", "test"])
         columns[claims_column(dataset, model, reference)] = [
-            " / ".join(_loss_text(tests.loc[(text, test)], column, sign) for test in ("queries", "seeds"))
-            if _has_claim(tests, text) else "–" for column, sign, text in keeps]
-    return pd.DataFrame(columns, index=pd.Index([text for *_, text in keeps], name="hybrid's …"))
+            cell(tests, claim, dataset, reference) if _has_claim(tests, claim[3]) else "–" for claim in claims]
+    return pd.DataFrame(columns, index=pd.Index([claim[3] for claim in claims], name="hybrid's …"))
 
 
 def _loss_text(test: pd.Series, column: str, sign: int) -> str:
@@ -688,12 +692,6 @@ def _power_cell(row: pd.Series, column: str, gap: float | None) -> str:
 def _has_claim(tests: pd.DataFrame, claim: str) -> bool:
     """Whether `claims_table` has a value for `claim`: `comparisons_frame`'s rows indexed by (claim, test)."""
     return (claim, "queries") in tests.index and not math.isnan(tests.loc[(claim, "queries"), "diff"])
-
-
-def _holm_cell(tests: pd.DataFrame, claim: str) -> str:
-    if not _has_claim(tests, claim):
-        return "–"
-    return " / ".join(_p_text(tests.loc[(claim, test), "p_holm"]) for test in ("queries", "seeds"))
 
 
 def _p_text(p: float) -> str:
