@@ -266,19 +266,21 @@ def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -
     own_first = "multi_own_first" in points and points["multi_own_first"].notna().any()
     fig, axes = plt.subplots(1, 3 if own_first else 2, figsize=(13.5 if own_first else 9, 3.4))
     left, right = axes[:2]
+
+    def against_alpha(ax: plt.Axes, column: str, **style: str) -> None:  # mean ± sd over seeds at each α
+        stats = points.groupby("alpha")[column].agg(["mean", "std"])
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, **style)
+
     for col, label in SETTING_LABELS.items():
-        stats = points.groupby("alpha")[col].agg(["mean", "std"])
-        left.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
+        against_alpha(left, col, label=label)
     left.set_xlabel("α (share of xx-mono batches)")
     left.set_ylabel("mAP")
     left.legend(fontsize=8)
-    stats = points.groupby("alpha")["rank_distance"].agg(["mean", "std"])
-    right.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, color="tab:purple")
+    against_alpha(right, "rank_distance", color="tab:purple")
     right.set_xlabel("α")
     right.set_ylabel("rank distance (lower is better)")
     if own_first:  # ours: which language comes first, against a ranking blind to language
-        stats = points.groupby("alpha")["multi_own_first"].agg(["mean", "std"])
-        axes[2].errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, color="tab:brown")
+        against_alpha(axes[2], "multi_own_first", color="tab:brown")
         axes[2].axhline(points["multi_own_share"].mean(), color="0.5", ls="--", lw=1, label="chance")
         axes[2].set_xlabel("α")
         axes[2].set_ylabel("own-language first (Mul)")
