@@ -105,7 +105,7 @@ NOTEBOOKS = {
                "- A claim holds when its **across-seeds** mark is ✓: another training seed would keep the gap. A ✓ over the "
                "queries alone says the evaluation set is large enough to see the gap between these runs, not that training "
                "reproduces it.\n"
-               "- A ~ beside a gap smaller than the detectable one (the last table) means the seeds could not have seen it: "
+               "- A ~ beside a gap smaller than the detectable one (the third table) means the seeds could not have seen it: "
                "more seeds (the profile's `seeds:`; finished runs are skipped) can settle it, a conclusion cannot.\n"
                "- The Holm table says whether a mark survives testing all the claims of its column together.\n"
                "- The last table reads the \"keeps\" claims (≥, ≤) as non-inferiority: the largest loss each CI leaves "
