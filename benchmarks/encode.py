@@ -13,7 +13,8 @@ from ../shared when present), passages encoded longest first. Rows per model and
                           torch.compiled, as `compile: true` does in training), timed after a warm-up pass per
                           batch size whose time, compiling included, is printed below the table
 
-On a GPU everything runs under evaluation's precision (bf16 autocast); fp32 on a CPU. `--tiny` for a CPU check.
+On a GPU everything runs under evaluation's precision (bf16 autocast); fp32 on a CPU; `--bf16-weights` casts the
+weights to bf16 first (layer norms and pooling then in bf16 too). `--tiny` for a CPU check.
 
     python benchmarks/encode.py [--models mbert,xlmr] [--n 4096] [--batch 128,512] [--workers 0,8] [--forward-only] [--compile]
     python benchmarks/encode.py --models tiny --n 8192 --batch 128 --workers 0,1 --threads 1   # overlap on 2 CPU cores
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads for the forward passes (CPU: 1 leaves a core to a tokenizing worker)")
     parser.add_argument("--forward-only", action="store_true", help="also time the forward passes alone on pre-tokenized batches")
     parser.add_argument("--compile", action="store_true", help="then compile each transformer layer and time again")
+    parser.add_argument("--bf16-weights", action="store_true", help="cast the model's weights to bf16 (GPU; instead of evaluation's autocast over float32 weights)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -107,13 +109,15 @@ def main() -> None:
     passages = [p[3] for p in pairs][:n]
     rate, rate_label = matmul_tflops()
     columns = ["model", "batch", "path", "passages/s", "real tokens/s", "TFLOP/s", "MFU"]
-    precision = "bf16 autocast" if device() == "cuda" else "fp32"
+    precision = "bf16 weights" if args.bf16_weights else "bf16 autocast" if device() == "cuda" else "fp32"
     print_header(rate, rate_label, f"{len(passages)} passages of {text}; {precision}", columns)
     tmp = workdir()
     warmup = []  # compile-time lines, printed below the table
     try:
         for kind in models:
             model = load_encoder(build_model(kind, tmp), max_seq_length=args.max_len, device=device())
+            if args.bf16_weights:
+                model.to(torch.bfloat16)
             params, layers, hidden = flops_per_token(model)
             lengths = [len(x) for x in model.tokenizer([PROMPTS["passage"] + p for p in passages], truncation=True, max_length=model.max_seq_length)["input_ids"]]
             flops = sum(2 * params * t + 4 * layers * hidden * t * t for t in lengths)  # forward only
