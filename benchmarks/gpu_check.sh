@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The GPU check of issue 6, prepared to fit one 10-minute call on a lent H100/H200 (the device tool). What the
-# 2026-11-28 H200 run (benchmarks/measured/) left open: torch.compile, now compiled per transformer layer, against
-# the project default (XLM-R and mBERT base, batch 100, first step = compile time), with a profile of both, and the
-# default's non-blocking batch copies against the trainer's blocking ones (a sync per step); and
-# evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing workers, one copy back; and on batches
-# tokenized once, evaluation's path for every run after a dataset's first) against
-# sentence-transformers' encode and against the forward passes alone, then the same with compiled layers (mBERT's
-# encoding was measured in that run and is host-bound the same way); and this host's tokenizing time per training
-# batch (benchmarks/loader.py: the step floor for N tokenizing workers). Tables and logs land in $OUT.
+# The GPU check of issue 6, prepared to fit one 10-minute call on a lent H100/H200 (the device tool); its output of
+# 2026-11-28 is in benchmarks/measured/h200-2026-11-28-b.md and the README's "Speed" is read off it. It measures, on
+# XLM-R and mBERT base at batch 100: the project default against per-layer torch.compile, the plain fp32
+# sentence-transformers default and the trainer's blocking batch copies (first step = compile time), with a profile of
+# the default and the compiled step; evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing
+# workers; batches tokenized once, evaluation's path for every run after a dataset's first) against
+# sentence-transformers' encode and the forward passes alone, then the same with compiled layers; this host's
+# tokenizing time per training batch (benchmarks/loader.py: the step floor for N tokenizing workers); and, with what is
+# left, batch 100 with hard negatives under a 15 GiB cap. `followup` (a 6-minute call): the paper profile's step (a
+# hard negative per pair) default / blocking / compiled, and encoding with bf16 weights. Tables and logs land in $OUT.
 #
 # Prepare here, once per session (the lent machine has torch, transformers and sentence-transformers, not datasets):
 #   printf '/.whl/\n/.shared/\n' >> .git/info/exclude
@@ -38,8 +39,8 @@ stage() {  # stage NAME SECONDS ARGS...: one benchmark process, its table append
     timeout "$limit" python3 "$@" 2>>"$out/stderr.log" | tee -a "$out/tables.md"
     echo "(exit ${PIPESTATUS[0]}, $SECONDS s since start)" | tee -a "$out/tables.md"
 }
-# Stage limits from the 2026-11-28 H200 run: a base model is built and saved in ~15 s, an eager configuration
-# takes 15-25 s; a whole-model compile of XLM-R needed more than 120 s, a per-layer compile is expected well under it.
+# Stage limits from the 2026-11-28 H200 runs: a base model is built and saved in ~15 s, an eager configuration
+# takes 15-25 s; a whole-model compile of XLM-R needed more than 120 s, the per-layer one 18-23 s.
 # Stages in order of what the goals need; each is cut to what is left of 585 s, so the last (the 15 GiB cap, measured
 # in that run at 7.6 GiB) runs only if the others end early.
 if [[ ${1:-} == followup ]]; then

@@ -355,10 +355,17 @@ def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
 
 # Seconds per optimizer step (README "Speed"): smoke BERT on this project's 2-core CPU at batch 32 (measured, 250
 # steps in 11-21 s); base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16 on 2
-# cores (measured 23.5 s, scaled); H100/H200 measured on an H200 (XLM-R 0.187 s, mBERT 0.143 s: the slower one);
-# A100 and T4 derived from the H200 profile (matmul time scaled by the matmul rate, memory-bound time by the
-# bandwidth; the T4 step also pays the cached loss's extra forward pass), not measured.
-_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 147.0, ("base", "t4"): 2.4, ("base", "a100"): 0.35, ("base", "h100"): 0.19}
+# cores (measured 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT 0.128 s:
+# the slower one); A100 derived from that step and the H200's compiled profile (matmul and attention kernels, 60 % of
+# the GPU's busy time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0 TB/s; the host's
+# gaps, 21 % of the step, unchanged); T4 derived from the earlier eager H200 profile the same way, with fp16 and the
+# cached loss (the colab profile's setting). A100 and T4 are not measured.
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 147.0, ("base", "t4"): 2.4, ("base", "a100"): 0.31, ("base", "h100"): 0.13}
+# On the H200, both with hard negatives: eager layers against compiled (mBERT 164.7 / 128.4 ms; XLM-R 138.3 / 124.5),
+# and the cached loss at mini-batch 32 against the plain loss, both eager (XLM-R 536.7 / 138.3 ms: the mini-batches'
+# forward and backward passes are each issued by the host). Applied to the H100 and A100 figures, not to the T4's.
+_EAGER_FACTOR = 1.28
+_CACHED_FACTOR = 3.9
 
 
 def training_seconds(profile: Profile, device: str) -> float:
@@ -376,6 +383,8 @@ def training_seconds(profile: Profile, device: str) -> float:
         per_step = _SECONDS_PER_STEP.get((size, device))
         if per_step is None:  # the smoke model on a GPU: no faster than on a CPU in practice
             per_step = _SECONDS_PER_STEP[("smoke", "cpu")]
+        elif size == "base" and device in ("a100", "h100"):
+            per_step *= (1 if profile.train.compile else _EAGER_FACTOR) * (_CACHED_FACTOR if profile.train.cached_minibatch else 1)
         total += per_step * profile.train.batch_size / (32 if size == "smoke" else 100) * profile.train.steps
     return total
 

@@ -243,6 +243,28 @@ def test_run_all_stops_a_base_size_profile_without_a_gpu(monkeypatch, capsys, tm
     assert 'plan --profile "$profile" --quiet --check-device' in (REPO_ROOT / "run_all.sh").read_text()
 
 
+def test_readme_wall_clock_table_is_what_plan_prints():
+    """README "Speed": the expected wall-clock per profile and GPU class is `training_seconds`, whose H100/H200 step is
+    the measured compiled one, scaled by the measured ratios for eager layers and for the cached loss."""
+    from hybridlib import pipeline
+    from hybridlib.config import REPO_ROOT, load_profile
+
+    paper, colab = load_profile("paper"), load_profile("colab")
+    assert paper.train.compile and not paper.train.cached_minibatch, "the paper profile's step: compiled, plain loss"
+    assert not colab.train.compile and colab.train.cached_minibatch, "the colab profile's step: eager, cached loss"
+    step = pipeline._SECONDS_PER_STEP[("base", "h100")]
+    assert pipeline.training_seconds(paper, "h100") == pytest.approx(36 * 2600 * step)
+    assert pipeline.training_seconds(colab, "h100") == pytest.approx(3 * 1000 * step * pipeline._EAGER_FACTOR * pipeline._CACHED_FACTOR)
+    assert pipeline.training_seconds(colab, "t4") == pytest.approx(3 * 1000 * pipeline._SECONDS_PER_STEP[("base", "t4")]), "T4's step has them"
+    readme = (REPO_ROOT / "README.md").read_text()
+    for profile in (paper, colab):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {profile.name} ("))
+        for device in ("h100", "a100", "t4"):
+            seconds = pipeline.training_seconds(profile, device)
+            shown = f"~{seconds / 60:.0f} min" if seconds < 3600 else f"~{seconds / 3600:.1f} h"
+            assert shown in row, f"{profile.name} on {device}: plan prints {shown}"
+
+
 @pytest.mark.parametrize("name", ["smoke", "paper", "colab"])
 def test_every_shipped_profile_loads_and_plans(name, capsys):
     """The colab profile is only ever opened on Colab: a typo in it must fail here, not there."""
