@@ -408,7 +408,7 @@ def estimate_minutes(profile: Profile) -> str:
         mark = "  <- detected here" if device == detected else ""
         label = "h100/h200" if device == "h100" else device
         total = training_seconds(profile, device)
-        span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h"
+        span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h" if total < 3 * 86400 else f"~{total / 86400:.0f} days"
         lines.append(f"  {label:9s} {span}{mark}")
     return "\n".join(lines)
 
