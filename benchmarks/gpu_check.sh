@@ -41,8 +41,8 @@ stage() {  # stage NAME SECONDS ARGS...: one benchmark process, its table append
 }
 # Stage limits from the 2026-11-28 H200 runs: a base model is built and saved in ~15 s, an eager configuration
 # takes 15-25 s; a whole-model compile of XLM-R needed more than 120 s, the per-layer one 18-23 s.
-# Stages in order of what the goals need; each is cut to what is left of 585 s, so the last (the 15 GiB cap, measured
-# in that run at 7.6 GiB) runs only if the others end early.
+# Stages in order of what the goals need; each is cut to what is left of `end` seconds (585, or 345 for followup), so
+# the last (the 15 GiB cap, 7.6 GiB at peak when measured) runs only if the others end early.
 if [[ ${1:-} == followup ]]; then
     # What the first call's figures left open (benchmarks/measured/h200-2026-11-28-b.md): compile, and non-blocking
     # against blocking copies, on the paper profile's step (a hard negative per pair); evaluation encoding with bf16

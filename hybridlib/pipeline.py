@@ -162,9 +162,8 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
 
     quiet_progress_bars()
     runs = [r for r in (runs or profile.runs()) if r.strategy.trains]
-    to_train = any(not _is_done(paths.run_dir(r), run_config(profile, r), "model") for r in runs)
-    refusal = cpu_refusal(profile) if to_train else None
-    if refusal:
+    refusal = cpu_refusal(profile)
+    if refusal and any(not _is_done(paths.run_dir(r), run_config(profile, r), "model") for r in runs):
         raise RuntimeError(refusal)  # e.g. notebook 02 opened on a Colab runtime without a GPU
     rows = records.load_training_set(paths.data / "train")
     status = []
@@ -399,6 +398,13 @@ def detected_device() -> str:
     return next((d for d in ("t4", "a100", "h100") if d in name), "h100" if "h200" in name else "a100")
 
 
+def duration_text(seconds: float) -> str:
+    """A rough duration as `estimate_minutes` (and README "Speed") prints it: ~N min, ~N.N h, or ~N days."""
+    if seconds < 3600:
+        return f"~{seconds / 60:.0f} min"
+    return f"~{seconds / 3600:.1f} h" if seconds < 3 * 86400 else f"~{seconds / 86400:.0f} days"
+
+
 def estimate_minutes(profile: Profile) -> str:
     """Rough training wall-clock of the profile on each device class (and which one is detected here)."""
     detected = detected_device()
@@ -407,9 +413,7 @@ def estimate_minutes(profile: Profile) -> str:
     for device in ("cpu", "t4", "a100", "h100"):
         mark = "  <- detected here" if device == detected else ""
         label = "h100/h200" if device == "h100" else device
-        total = training_seconds(profile, device)
-        span = f"~{total / 60:.0f} min" if total < 3600 else f"~{total / 3600:.1f} h" if total < 3 * 86400 else f"~{total / 86400:.0f} days"
-        lines.append(f"  {label:9s} {span}{mark}")
+        lines.append(f"  {label:9s} {duration_text(training_seconds(profile, device))}{mark}")
     return "\n".join(lines)
 
 

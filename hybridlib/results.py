@@ -415,15 +415,15 @@ def main_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
         Index (model, strategy) in `strategy_sort_key` order; columns (metric, ``mean`` | ``sd`` | ``n`` | ``best``).
     """
     part = summary[summary["dataset"] == dataset]
-    stats = part.groupby(["model", "strategy"])[list(MAIN_COLUMNS)].agg(["mean", "std", "count"])
-    stats = stats.rename(columns={"std": "sd", "count": "n"}, level=1)
-    order = sorted(stats.index, key=lambda key: (key[0], strategy_sort_key(key[1])))
-    stats = stats.loc[order]
+    agg = part.groupby(["model", "strategy"])[list(MAIN_COLUMNS)].agg(["mean", "std", "count"])
+    agg = agg.rename(columns={"std": "sd", "count": "n"}, level=1)
+    order = sorted(agg.index, key=lambda key: (key[0], strategy_sort_key(key[1])))
+    agg = agg.loc[order]
     for column in MAIN_COLUMNS:
-        means = stats[(column, "mean")].round(_digits(column))  # best as printed
+        means = agg[(column, "mean")].round(_digits(column))  # best as printed
         best = means.groupby(level="model").transform("min" if column == "rank_distance" else "max")
-        stats[(column, "best")] = means.notna() & (means == best)
-    return stats.sort_index(axis=1, level=0, sort_remaining=False)
+        agg[(column, "best")] = means.notna() & (means == best)
+    return agg.sort_index(axis=1, level=0, sort_remaining=False)
 
 
 def _main_cells(table: pd.DataFrame, bold: tuple[str, str], pm: str) -> pd.DataFrame:

@@ -260,8 +260,7 @@ def test_readme_wall_clock_table_is_what_plan_prints():
     for profile in (paper, colab):
         row = next(line for line in readme.splitlines() if line.startswith(f"| {profile.name} ("))
         for device in ("h100", "a100", "t4"):
-            seconds = pipeline.training_seconds(profile, device)
-            shown = f"~{seconds / 60:.0f} min" if seconds < 3600 else f"~{seconds / 3600:.1f} h"
+            shown = pipeline.duration_text(pipeline.training_seconds(profile, device))
             assert shown in row, f"{profile.name} on {device}: plan prints {shown}"
 
 
