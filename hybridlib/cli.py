@@ -4,6 +4,7 @@
     hybridlib prepare --profile NAME              build its data (downloads for real profiles)
     hybridlib train --profile NAME --model M --strategy S --seed N     one run (works under torchrun)
     hybridlib batches --strategy S --batch-size B --steps K --seed N --data smoke|PATH --out FILE.jsonl
+    hybridlib mirror --profile NAME --files DIR --out DIR [--serve PORT]   a loopback mirror of local copies
     hybridlib export-eval --dataset D --source DIR --out DIR
     hybridlib evaluate --dataset D --source DIR (--model PATH_OR_ID | --embeddings DIR) --out metrics.json
 """
@@ -151,6 +152,32 @@ def _group_names(rows: Dataset) -> list[str]:
     return [str(n) for n in names]
 
 
+def cmd_mirror(args: argparse.Namespace) -> int:
+    """Lay out local copies of a profile's files as a mirror (matched by sha256) and optionally serve it on 127.0.0.1."""
+    from hybridlib import download, registry
+    from hybridlib.config import load_profile
+
+    profile = load_profile(args.profile)
+    real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
+    train_source = profile.train_source if profile.train_source != "synthetic" else ""
+    entries = registry.files_for(train_source, real_eval, profile.train_languages, profile.mtop_source)
+    missing = download.lay_out_mirror(entries, [Path(f) for f in args.files], Path(args.out))
+    print(f"mirror {args.out}: {len(entries) - len(missing)} of {len(entries)} files of profile {profile.name}")
+    for entry in missing:
+        print(f"  missing {entry.name}: no file of {entry.size} bytes with sha256 {entry.sha256} under {', '.join(args.files)}")
+    if missing:
+        return 2
+    if args.serve is not None:
+        import functools
+        import http.server
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=args.out)
+        with http.server.ThreadingHTTPServer(("127.0.0.1", args.serve), handler) as server:
+            print(f"serving; set HYBRIDLIB_MIRROR=http://127.0.0.1:{server.server_address[1]} (Ctrl-C stops)", flush=True)
+            server.serve_forever()
+    return 0
+
+
 def cmd_export_eval(args: argparse.Namespace) -> int:
     from hybridlib import sources
 
@@ -220,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mix-sources", action="store_true", help="each batch from one source dataset, drawn in proportion to its size")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_batches)
+
+    p = sub.add_parser("mirror", help="lay out local copies of a profile's files as a download mirror, and serve it")
+    _add_profile(p)
+    p.add_argument("--files", action="append", required=True, help="a folder holding copies of the files (repeatable)")
+    p.add_argument("--out", required=True, help="the mirror folder to write")
+    p.add_argument("--serve", type=int, default=None, metavar="PORT", help="then serve it on 127.0.0.1:PORT (0: any free port)")
+    p.set_defaults(func=cmd_mirror)
 
     p = sub.add_parser("export-eval", help="write queries.jsonl / candidates.jsonl of an evaluation dataset")
     p.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"])

@@ -17,9 +17,11 @@ from hybridlib.training import TrainSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
-TRAIN_SOURCES = ("synthetic", "squad-translate-train")
+TRAIN_SOURCES = ("synthetic", "squad-translate-train", "xquad-r-train")
+MTOP_SOURCES = ("release", "xsemplr")  # the MTOP zip, or XSemPLR's parallel subset (`mtop.XSemPLR`)
 EVAL_DATASETS = ("synthetic", "xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")
 SMOKE_MODEL = "smoke"  # a model source that means "build the smoke encoder in data prep"
+MODEL_SIZES = ("smoke", "small", "base")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,38 @@ class ModelSpec:
     name: str  # short name used in paths and tables, e.g. "xlmr"
     source: str  # hub id, local path, or "smoke"
     revision: str | None = None
+    size: str = "base"  # smoke, small or base: picks the step time `pipeline.training_seconds` estimates with
+    folder: str | None = None  # a local copy to load instead of `source` (`model_folder_variable`); not in run configs
+
+    @property
+    def load_from(self) -> tuple[str, str | None]:
+        """(what to load, its hub revision): the local folder where one is given, else the source at its revision."""
+        return (self.folder, None) if self.folder else (self.source, self.revision)
+
+
+def model_folder_variable(name: str) -> str:
+    """The environment variable that points model `name` at a local folder instead of its hub id:
+    ``HYBRIDLIB_MODEL_<NAME>`` (upper case, ``-`` as ``_``), e.g. ``HYBRIDLIB_MODEL_ME5=/models/me5``."""
+    return "HYBRIDLIB_MODEL_" + name.upper().replace("-", "_")
+
+
+def _model_spec(name: str, entry: dict) -> ModelSpec:
+    """A profile's model entry, with its source replaced by a local folder where `model_folder_variable` is set."""
+    import os
+
+    unknown = sorted(set(entry) - {"source", "revision", "size"})
+    if unknown:
+        raise ValueError(f"models.{name} has unknown keys {unknown}; allowed: ['revision', 'size', 'source']")
+    folder = os.environ.get(model_folder_variable(name)) or None
+    if folder:
+        if not (Path(folder) / "config.json").is_file():
+            raise ValueError(f"{model_folder_variable(name)}={folder}: not a model folder (no config.json); "
+                             f"point it at a transformers or sentence-transformers checkpoint folder")
+        folder = str(Path(folder).resolve())
+    size = "smoke" if entry["source"] == SMOKE_MODEL else entry.get("size", "base")
+    if size not in MODEL_SIZES:
+        raise ValueError(f"models.{name}.size must be one of {list(MODEL_SIZES)}, got {size!r}")
+    return ModelSpec(name=name, source=entry["source"], revision=entry.get("revision"), size=size, folder=folder)
 
 
 @dataclass(frozen=True)
@@ -54,10 +88,15 @@ class Profile:
     seeds: tuple[int, ...]
     train: TrainSettings
     eval_batch_size: int = 128
-    eval_precision: str = "auto"  # GPU evaluation: bf16/fp16 autocast matmuls (encoder.encode); fp32 on CPU
+    eval_precision: str = "auto"  # bf16/fp16 autocast matmuls on a GPU (encoder.encode); fp32 on a CPU unless "bf16"
     n_boot: int = 1000
+    held_out_every: int = 0  # xquad-r-train: XQuAD-R articles 0, k, 2k, ... are held out for evaluation (lareqa)
+    passage_context: bool = True  # passages and candidates carry their paragraph (LAReQA); False: sentence alone
+    mtop_source: str = "release"  # MTOP_SOURCES
+    mtop_max_items: int = 0  # xsemplr: the first N items of each split (0: all)
     synthetic: dict = field(default_factory=dict)  # WorldSpec overrides
     sweeps: tuple[tuple[str, tuple[Strategy, ...]], ...] = ()  # extra (model name, strategies) runs
+    one_seed: tuple[str, ...] = ()  # strategy labels trained with the first seed only (a budget's choice)
     mirror: str | None = None  # download mirror (see hybridlib.download), or None
     path: str | None = None  # the YAML it was read from (so torchrun workers can read it again)
 
@@ -69,7 +108,7 @@ class Profile:
         seen = set()
         for model, strategies in grid:
             for strategy in strategies:
-                seeds = self.seeds[:1] if not strategy.trains else self.seeds
+                seeds = self.seeds[:1] if not strategy.trains or strategy.label in self.one_seed else self.seeds
                 for seed in seeds:
                     run = RunSpec(model, strategy, seed)
                     if run.key not in seen:
@@ -104,7 +143,7 @@ def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
 
 
 def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
-    known = {"name", "description", "data", "models", "strategies", "seeds", "train", "eval", "synthetic", "sweeps", "mirror"}
+    known = {"name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "mirror"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"unknown keys {unknown}; allowed: {sorted(known)}")
@@ -114,11 +153,16 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
     bad = sorted(set(data["eval"]) - set(EVAL_DATASETS))
     if bad:
         raise ValueError(f"data.eval has unknown datasets {bad}; choose from {list(EVAL_DATASETS)}")
-    models = tuple(ModelSpec(name=k, source=v["source"], revision=v.get("revision")) for k, v in raw["models"].items())
+    split = _data_split(data)
+    models = tuple(_model_spec(k, v) for k, v in raw["models"].items())
     strategies = tuple(Strategy.parse(str(s)) for s in raw["strategies"])
     seeds = tuple(int(s) for s in raw["seeds"])
     if not seeds:
         raise ValueError("seeds must list at least one seed")
+    one_seed = tuple(Strategy.parse(str(s)).label for s in raw.get("one_seed") or [])
+    stray = sorted(set(one_seed) - {s.label for s in strategies})
+    if stray:
+        raise ValueError(f"one_seed names {stray}, which are not among the strategies {[s.label for s in strategies]}")
     sweeps = tuple((s["model"], tuple(Strategy.parse(str(x)) for x in s["strategies"])) for s in raw.get("sweeps") or [])
     evaluation = raw.get("eval") or {}
     if evaluation.get("precision", "auto") not in PRECISIONS:
@@ -136,11 +180,34 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         eval_batch_size=int(evaluation.get("batch_size", 128)),
         eval_precision=str(evaluation.get("precision", "auto")),
         n_boot=int(evaluation.get("n_boot", 1000)),
+        **split,
         synthetic=dict(raw.get("synthetic") or {}),
         sweeps=sweeps,
+        one_seed=one_seed,
         mirror=raw.get("mirror"),
         path=path,
     )
     for name, _ in sweeps:
         profile.model(name)
     return profile
+
+
+def _data_split(data: dict) -> dict:
+    """The data keys beyond train/eval/languages, checked: the XQuAD-R article split, passage context, MTOP source."""
+    known = {"train", "train_languages", "eval", "held_out_every", "passage_context", "mtop_source", "mtop_max_items"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"data has unknown keys {unknown}; allowed: {sorted(known)}")
+    every = int(data.get("held_out_every", 3 if data["train"] == "xquad-r-train" else 0))
+    if data["train"] == "xquad-r-train" and every < 2:
+        raise ValueError(f"data.held_out_every must be >= 2 with xquad-r-train (1 would hold out every article), got {every}")
+    if data["train"] != "xquad-r-train" and every:
+        raise ValueError("data.held_out_every applies to data.train: xquad-r-train only")
+    mtop_source = data.get("mtop_source", "release")
+    if mtop_source not in MTOP_SOURCES:
+        raise ValueError(f"data.mtop_source must be one of {list(MTOP_SOURCES)}, got {mtop_source!r}")
+    max_items = int(data.get("mtop_max_items", 0))
+    if max_items < 0 or (max_items and mtop_source != "xsemplr"):
+        raise ValueError(f"data.mtop_max_items must be >= 0 and applies to mtop_source: xsemplr only, got {max_items}")
+    return {"held_out_every": every, "passage_context": bool(data.get("passage_context", True)),
+            "mtop_source": mtop_source, "mtop_max_items": max_items}

@@ -175,3 +175,37 @@ def fetch_all(entries: list[RemoteFile], cache_dir: Path, *, mirror: str | None 
         lines = [f"  {mirrored(e.url, mirror)}  ->  place it at {cache_path(e, cache_dir)}  ({err})" for e, err in missing]
         raise DownloadError(f"{len(missing)} file(s) could not be downloaded (offline?):\n" + "\n".join(lines))
     return paths
+
+
+def lay_out_mirror(entries: list[RemoteFile], folders: list[Path], out: Path) -> list[RemoteFile]:
+    """Copy local copies of `entries` into a mirror folder (``<out>/<host>/<path>``, what ``HYBRIDLIB_MIRROR`` reads
+    from), for machines that cannot reach the publishers. A file is taken only where its size and sha256 are the
+    registry's, whatever its name; unpinned entries are matched by their file name.
+
+    Args:
+        entries: the registry entries wanted (`registry.files_for`).
+        folders: where to look for the files, recursively.
+        out: the mirror's root folder.
+
+    Returns:
+        The entries no file was found for.
+    """
+    import shutil
+
+    sizes = {e.size for e in entries if e.size}
+    candidates = [p for folder in folders for p in sorted(Path(folder).rglob("*")) if p.is_file()]
+    by_hash = {}
+    for path in candidates:
+        if path.stat().st_size in sizes:
+            by_hash.setdefault(sha256_of(path), path)
+    missing = []
+    for entry in entries:
+        name = Path(urlsplit(entry.url).path).name
+        found = by_hash.get(entry.sha256) if entry.sha256 else next((p for p in candidates if p.name == name), None)
+        if found is None:
+            missing.append(entry)
+            continue
+        target = cache_path(entry, out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, target)
+    return missing

@@ -213,7 +213,7 @@ def encode(
     back (a synchronisation) after every batch; texts already `tokenize`d skip tokenizing altogether. On an
     H200, `model.encode` was host-bound at 9-10 % of the matmul rate (README "Speed"). On a GPU, `precision`
     "auto" runs the matmuls under bf16 autocast (fp16 where bf16 is unsupported); weights, layer norms and
-    pooled embeddings stay float32. "fp32" turns that off; the CPU always computes in fp32.
+    pooled embeddings stay float32. "fp32" turns that off; a CPU computes in fp32 unless `precision` is "bf16".
 
     Args:
         model: a `load_encoder` model.
@@ -293,23 +293,26 @@ def tokenizing_workers(device_type: str) -> int:
 
 
 def autocast(precision: str, device_type: str) -> contextlib.AbstractContextManager:
-    """The context an evaluation `precision` computes in: bf16/fp16 autocast on a GPU, nothing for fp32 or on a CPU."""
+    """The context an evaluation `precision` computes in: bf16/fp16 autocast on a GPU, bf16 autocast on a CPU only
+    when asked for by name, nothing for fp32."""
     import contextlib
 
     import torch
 
     dtype = _autocast_dtype(precision, device_type)
-    return torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext()
+    return torch.autocast("cuda" if device_type == "cuda" else "cpu", dtype=dtype) if dtype else contextlib.nullcontext()
 
 
 def _autocast_dtype(precision: str, device_type: str):
-    """The autocast dtype of an evaluation `precision` on a device: None for fp32 and on the CPU."""
+    """The autocast dtype of an evaluation `precision` on a device: None for fp32, and on a CPU for all but "bf16"
+    (on a 2-core AVX-512-BF16 CPU it encodes multilingual-e5-small 1.4 x faster than fp32, every embedding at
+    cosine >= 0.9999 with fp32's: docs/speed.md)."""
     import torch
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if device_type != "cuda":
-        return None
+        return torch.bfloat16 if precision == "bf16" else None
     if precision == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]

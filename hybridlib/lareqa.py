@@ -8,6 +8,11 @@ character spans) is a candidate, encoded with its paragraph as context; a questi
 language is the sentence whose span holds the answer's ``answer_start`` in that language's version;
 questions are linked across languages by their ``id``. On XQuAD-R this gives 1,190 questions per language
 and 13,014 candidates over the 11 languages.
+
+**Article split** (the small profile, ours): XQuAD-R's 48 articles, in the published file order (the same in
+every language), are split into held-out articles (index % `held_out_every` == 0: 0, 3, 6, ... for 3) and
+training articles (the rest). The held-out articles are evaluated under the full protocol; `training_rows`
+turns the training articles into training rows. No article is in both.
 """
 
 from __future__ import annotations
@@ -21,44 +26,117 @@ XQUAD_R_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi",
 MLQA_R_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 
 
-def read_language(path: Path, lang: str) -> tuple[list[Query], list[Candidate]]:
-    """Queries and candidates of one LAReQA language file; malformed content raises ValueError naming the file."""
+def _articles(path: Path) -> list[dict]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+        return json.loads(path.read_text(encoding="utf-8"))["data"]
     except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not a LAReQA file ({e!r}); download it again (hybridlib prepare)") from e
+
+
+def is_held_out(article_index: int, held_out_every: int) -> bool:
+    """Whether an article (its index in the published file order) is held out for evaluation."""
+    return article_index % held_out_every == 0
+
+
+def read_language(
+    path: Path, lang: str, *, held_out_every: int = 0, context: bool = True
+) -> tuple[list[Query], list[Candidate]]:
+    """Queries and candidates of one LAReQA language file; malformed content raises ValueError naming the file.
+
+    Args:
+        path: the language's ``<lang>.json``.
+        lang: its language code.
+        held_out_every: > 0: only the held-out articles (`is_held_out`); 0: every article.
+        context: give each candidate its paragraph as context; False: the sentence alone.
+    """
     queries, candidates = [], []
-    for a, article in enumerate(data):
+    for a, article in enumerate(_articles(path)):
+        if held_out_every and not is_held_out(a, held_out_every):
+            continue
         for p, paragraph in enumerate(article["paragraphs"]):
-            context, breaks = paragraph["context"], paragraph["sentence_breaks"]
+            breaks = paragraph["sentence_breaks"]
             keys: list[list[str]] = [[] for _ in breaks]
             for qa in paragraph["qas"]:
-                start = qa["answers"][0]["answer_start"]
-                hit = [i for i, (b, e) in enumerate(breaks) if b <= start < e]
-                if len(hit) != 1:
-                    raise ValueError(f"{path}: question {qa['id']}: answer_start {start} lies in {len(hit)} sentences; the file is corrupt")
-                keys[hit[0]].append(qa["id"])
+                keys[_sentence_of(paragraph, qa["answers"][0]["answer_start"], f"{path}: question {qa['id']}")].append(qa["id"])
                 queries.append(Query(id=f"{lang}-{qa['id']}", lang=lang, text=qa["question"], key=qa["id"]))
             for i, (b, e) in enumerate(breaks):
-                candidates.append(Candidate(id=f"{lang}-{a}-{p}-{i}", lang=lang, text=context[b:e], context=context, keys=tuple(keys[i])))
+                candidates.append(Candidate(id=f"{lang}-{a}-{p}-{i}", lang=lang, text=paragraph["context"][b:e],
+                                            context=paragraph["context"] if context else "", keys=tuple(keys[i])))
     return queries, candidates
 
 
-def load(source: str | Path, name: str, languages: tuple[str, ...]) -> RetrievalTask:
+def _sentence_of(paragraph: dict, start: int, where: str) -> int:
+    hit = [i for i, (b, e) in enumerate(paragraph["sentence_breaks"]) if b <= start < e]
+    if len(hit) != 1:
+        raise ValueError(f"{where}: answer_start {start} lies in {len(hit)} sentences; the file is corrupt")
+    return hit[0]
+
+
+def _check_files(source: Path, name: str, languages: tuple[str, ...]) -> None:
+    missing = [lang for lang in languages if not (source / f"{lang}.json").exists()]
+    if missing:
+        raise FileNotFoundError(f"{source}: {name} files missing for {missing}; expected {source}/<lang>.json as published by LAReQA")
+
+
+def load(
+    source: str | Path, name: str, languages: tuple[str, ...], *, held_out_every: int = 0, context: bool = True
+) -> RetrievalTask:
     """Read ``<source>/<lang>.json`` for every language into one task (queries and candidates in language order).
 
     Args:
         source: the folder holding LAReQA's per-language files.
         name: the task's name (``xquad-r`` or ``mlqa-r``).
         languages: the languages to read, in this order.
+        held_out_every: > 0: only the held-out articles of the article split; 0: all of them.
+        context: candidates carry their paragraph as context (LAReQA); False: the sentence alone.
     """
     source = Path(source)
-    missing = [lang for lang in languages if not (source / f"{lang}.json").exists()]
-    if missing:
-        raise FileNotFoundError(f"{source}: {name} files missing for {missing}; expected {source}/<lang>.json as published by LAReQA")
+    _check_files(source, name, languages)
     queries, candidates = [], []
     for lang in languages:
-        q, c = read_language(source / f"{lang}.json", lang)
+        q, c = read_language(source / f"{lang}.json", lang, held_out_every=held_out_every, context=context)
         queries += q
         candidates += c
     return RetrievalTask(name=name, queries=queries, candidates=candidates)
+
+
+def training_rows(
+    source: str | Path, languages: tuple[str, ...], *, held_out_every: int, context: bool, require_negative: bool
+) -> list[dict[str, str]]:
+    """Training rows (`records.TRAIN_COLUMNS`) from the training articles of the article split: per question and
+    language, the question and its answer sentence (with its paragraph when `context`); the hard negative is
+    the paragraph's next sentence (the previous one for the last). A question's translations share ``pair_id``
+    (its id), so they form one parallel group.
+
+    Args:
+        source: the folder holding ``<lang>.json`` (XQuAD-R as published).
+        languages: the training languages.
+        held_out_every: the split (`is_held_out`); its held-out articles are left out.
+        context: passages carry their paragraph as context.
+        require_negative: leave out questions whose paragraph has a single sentence (none here: counted anyway).
+    """
+    from hybridlib.records import passage_input
+
+    source = Path(source)
+    _check_files(source, "xquad-r", languages)
+    rows = []
+    for lang in languages:
+        path = source / f"{lang}.json"
+        for a, article in enumerate(_articles(path)):
+            if is_held_out(a, held_out_every):
+                continue
+            for paragraph in article["paragraphs"]:
+                text, breaks = paragraph["context"], paragraph["sentence_breaks"]
+
+                def passage(i: int) -> str:
+                    b, e = breaks[i]
+                    return passage_input(text[b:e], text if context else "")
+
+                for qa in paragraph["qas"]:
+                    k = _sentence_of(paragraph, qa["answers"][0]["answer_start"], f"{path}: question {qa['id']}")
+                    negative = passage(k + 1 if k + 1 < len(breaks) else k - 1) if len(breaks) > 1 else ""
+                    if require_negative and not negative:
+                        continue
+                    rows.append({"pair_id": qa["id"], "lang": lang, "query": qa["question"], "passage": passage(k),
+                                 "negative": negative, "source": "xquad-r"})
+    return rows

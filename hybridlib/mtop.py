@@ -10,11 +10,17 @@
 Release format (``mtop.zip``): ``mtop/{en,de,es,fr,hi,th}/{train,eval,test}.txt``, tab-separated, 8 columns,
 no header, no quoting: id, intent, slots, utterance, domain, locale, decoupled parse, tokens JSON. The id is
 shared by the translations of one utterance. Column 8 can be invalid JSON and is not parsed.
+
+XSemPLR's parallel subset (Zhang et al., ACL 2023; `XSemPLR`): ``dev.json`` and ``test.json``, each a JSON list
+of items ``{"id", "question": {lang: utterance}, "mr": {"slot_intent": {lang: "[IN:INTENT [SL:...] ]"}}}``, 6-way
+parallel over the same six languages (dev 859, test 1,237 items), the utterances as MTOP tokenized them. Its
+dev split stands in for the release's eval split; the intent is the parse's top-level ``IN:`` label.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,15 +96,59 @@ class Release:
         return parse_lines(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").readlines(), where, lang)
 
 
-def parallel_task(source: Path, languages: tuple[str, ...] = LANGUAGES, split: str = "test") -> RetrievalTask:
+class XSemPLR:
+    """Reads XSemPLR's parallel subset: a folder holding ``dev.json`` and ``test.json`` (the release's split
+    names map: eval -> dev); `max_items` > 0 keeps the first that many items of each file (file order)."""
+
+    FILES = {"eval": "dev.json", "test": "test.json"}
+
+    def __init__(self, source: Path, max_items: int = 0) -> None:
+        self.root, self.max_items = Path(source), max_items
+        missing = [name for name in self.FILES.values() if not (self.root / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{self.root}: no {' or '.join(missing)}; expected XSemPLR's dataset/mtop/{{dev,test}}.json there")
+
+    def split(self, lang: str, split: str) -> list[Utterance]:
+        if split not in self.FILES:
+            raise ValueError(f"XSemPLR's MTOP subset has no {split!r} split; it has {sorted(self.FILES)}")
+        path = self.root / self.FILES[split]
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+            if self.max_items:
+                items = items[: self.max_items]
+            return [_xsemplr_utterance(item, lang) for item in items]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path}: not XSemPLR's MTOP format ({e!r}); download it again (hybridlib prepare)") from e
+
+
+def _xsemplr_utterance(item: dict, lang: str) -> Utterance:
+    parse = item["mr"]["slot_intent"][lang]
+    if not parse.startswith("[IN:"):
+        raise ValueError(f"item {item['id']}: parse {parse[:40]!r} does not start with an [IN: intent")
+    intent = parse[1:].split(maxsplit=1)[0]  # "IN:GET_EVENT"
+    return Utterance(id=item["id"], intent=intent, text=item["question"][lang], domain="", lang=lang)
+
+
+def reader(source: Path, max_items: int = 0) -> Release | XSemPLR:
+    """The release (zip or folder) or, for a folder holding ``test.json``, XSemPLR's subset."""
+    source = Path(source)
+    if source.is_dir() and (source / "test.json").exists():
+        return XSemPLR(source, max_items)
+    if max_items:
+        raise ValueError("max_items applies to XSemPLR's subset only; the release is read whole")
+    return Release(source)
+
+
+def parallel_task(source: Path, languages: tuple[str, ...] = LANGUAGES, split: str = "test", max_items: int = 0) -> RetrievalTask:
     """Parallel-utterance retrieval over one split (see module docstring).
 
     Args:
-        source: the release (`Release`'s source: the zip, its folder or the extracted folder).
+        source: the release (`Release`'s source: the zip, its folder or the extracted folder) or XSemPLR's folder.
         languages: the languages of queries and candidates.
         split: the split whose utterances are both queries and candidates.
+        max_items: XSemPLR only: the first that many items per split (0: all).
     """
-    release = Release(source)
+    release = reader(source, max_items)
     queries, candidates = [], []
     for lang in languages:
         for u in release.split(lang, split):
@@ -107,7 +157,9 @@ def parallel_task(source: Path, languages: tuple[str, ...] = LANGUAGES, split: s
     return RetrievalTask("mtop-parallel", queries, candidates, settings=("cross", "multi"), multi_excludes_query_language=True)
 
 
-def intent_task(source: Path, languages: tuple[str, ...] = LANGUAGES, query_split: str = "test", pool_split: str = "eval") -> RetrievalTask:
+def intent_task(
+    source: Path, languages: tuple[str, ...] = LANGUAGES, query_split: str = "test", pool_split: str = "eval", max_items: int = 0
+) -> RetrievalTask:
     """Same-intent retrieval: `query_split` utterances against the `pool_split` pool (see module docstring).
 
     Args:
@@ -115,8 +167,9 @@ def intent_task(source: Path, languages: tuple[str, ...] = LANGUAGES, query_spli
         languages: the languages of queries and candidates.
         query_split: the split whose utterances are the queries.
         pool_split: the split whose utterances are the candidates; relevant: those of the query's intent.
+        max_items: as in `parallel_task`.
     """
-    release = Release(source)
+    release = reader(source, max_items)
     queries, candidates = [], []
     for lang in languages:
         for u in release.split(lang, query_split):

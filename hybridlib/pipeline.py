@@ -97,7 +97,16 @@ def data_config(profile: Profile) -> dict:
         "eval_datasets": list(profile.eval_datasets),
         "synthetic": profile.synthetic,
         "hard_negatives": profile.train.hard_negatives,
+        **data_split(profile),
     }
+
+
+def data_split(profile: Profile) -> dict:
+    """The data choices beyond sources and languages that a profile may change from the defaults (none of the
+    paper profile's): the XQuAD-R article split, sentence-only passages, the MTOP source and its size."""
+    defaults = {"held_out_every": 0, "passage_context": True, "mtop_source": "release", "mtop_max_items": 0}
+    chosen = {k: getattr(profile, k) for k in defaults}
+    return {k: v for k, v in chosen.items() if v != defaults[k]}
 
 
 def _discard_stale_data(profile: Profile, paths: Paths) -> None:
@@ -122,15 +131,15 @@ def data_summary(profile: Profile, paths: Paths) -> pd.DataFrame:
 
 
 def model_source(run: RunSpec, paths: Paths) -> str:
-    """Where a run's base model loads from: the smoke encoder folder or the hub id / path."""
-    return str(paths.data / "models" / SMOKE_MODEL) if run.model.source == SMOKE_MODEL else run.model.source
+    """Where a run's base model loads from: the smoke encoder folder, a local folder given for it, or the hub id."""
+    return str(paths.data / "models" / SMOKE_MODEL) if run.model.source == SMOKE_MODEL else run.model.load_from[0]
 
 
 def run_config(profile: Profile, run: RunSpec) -> dict:
     """The resolved configuration of one training run (what decides its weights)."""
     return {
         "profile": profile.name,
-        "model": asdict(run.model),
+        "model": {k: v for k, v in asdict(run.model).items() if k not in ("folder", "size")},  # a folder: named by its hash
         "strategy": run.strategy.label,
         "alpha": run.strategy.alpha,
         "seed": run.seed,
@@ -138,6 +147,9 @@ def run_config(profile: Profile, run: RunSpec) -> dict:
         "train_source": profile.train_source,
         "train_languages": list(profile.train_languages),
         "synthetic": profile.synthetic,
+        **data_split(profile),
+        # weights from a local folder are named by their hash: another folder of the same weights reuses the runs
+        **({"weights": provenance.folder_weights(run.model.folder)} if run.model.folder else {}),
     }
 
 
@@ -182,7 +194,7 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
         if gpus > 1:
             _torchrun(profile, paths, run, gpus)
         else:
-            train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.train, out, revision=run.model.revision)
+            train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.train, out, revision=run.model.load_from[1])
         storage.write_json(out / "environment.json", provenance.environment())
         seconds = time.perf_counter() - start
         print(f"[{i}/{len(runs)}] {run.key}: trained in {seconds:.1f} s", flush=True)
@@ -244,7 +256,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
         weights = paths.run_dir(run) / "model" if run.strategy.trains else model_source(run, paths)
         if run.strategy.trains and not Path(weights).exists():
             raise FileNotFoundError(f"{weights}: run {run.key} has no trained model; run notebook 02 first")
-        model = load_encoder(weights, max_seq_length=profile.train.max_seq_length, revision=None if run.strategy.trains else run.model.revision)
+        model = load_encoder(weights, max_seq_length=profile.train.max_seq_length, revision=None if run.strategy.trains else run.model.load_from[1])
         for dataset, config in todo.items():
             start = time.perf_counter()
             q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision, cache=tokenized)
@@ -320,7 +332,8 @@ def show_top_k(profile: Profile, paths: Paths, *, n_queries: int = 3, k: int = 5
     weights = paths.run_dir(run) / "model" if run.strategy.trains else model_source(run, paths)
     step = max(1, len(task.queries) // n_queries)
     task.queries = task.queries[::step][:n_queries]
-    q_emb, c_emb = encode_task(load_encoder(weights, max_seq_length=profile.train.max_seq_length), task)
+    model = load_encoder(weights, max_seq_length=profile.train.max_seq_length)
+    q_emb, c_emb = encode_task(model, task, batch_size=profile.eval_batch_size, precision=profile.eval_precision)
     index = faiss.IndexFlatIP(c_emb.shape[1])  # exact inner product = cosine on normalised embeddings
     index.add(c_emb)
     scores, ids = index.search(q_emb, k)
@@ -352,23 +365,33 @@ def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
     return figures.save(figures.batch_composition(counts, profile.train_languages, title), paths.figures / "batch_composition.png")
 
 
-# Seconds per optimizer step (README "Speed"): smoke BERT on this project's 2-core CPU at batch 32 (measured, 250
-# steps in 11-21 s); base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16 on 2
-# cores (measured 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT 0.128 s:
-# the slower one); A100 derived from that step and the H200's compiled profile (matmul and attention kernels, 60 % of
-# the GPU's busy time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0 TB/s; the host's
-# gaps, 21 % of the step, unchanged); T4 derived from the earlier eager H200 profile the same way, with fp16 and the
-# cached loss (the colab profile's setting). A100 and T4 are not measured.
-_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("base", "cpu"): 147.0, ("base", "t4"): 2.4, ("base", "a100"): 0.31, ("base", "h100"): 0.13}
+# Seconds per optimizer step (docs/speed.md), at `_REFERENCE_BATCH` pairs: smoke BERT on a 2-core CPU at batch 32
+# (measured, 250 steps in 11-21 s); multilingual-e5-small on a 2-core CPU at batch 16 with frozen word embeddings,
+# 64 tokens, checkpoints every 20 steps and the model's loading included (measured: 50 steps in 105-113 s);
+# base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16 on 2 cores (measured
+# 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT 0.128 s: the slower one);
+# A100 derived from that step and the H200's compiled profile (matmul and attention kernels, 60 % of the GPU's busy
+# time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0 TB/s; the host's gaps, 21 % of
+# the step, unchanged); T4 derived from the earlier eager H200 profile the same way, with fp16 and the cached loss
+# (the colab profile's setting). A100 and T4 are not measured; neither is the small model on a GPU.
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 1.6, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
+                     ("base", "a100"): 0.31, ("base", "h100"): 0.13}
+_REFERENCE_BATCH = {"smoke": 32, "small": 16, "base": 100}
 # On the H200, both with hard negatives: eager layers against compiled (mBERT 164.7 / 128.4 ms; XLM-R 138.3 / 124.5),
 # and the cached loss at mini-batch 32 against the plain loss, both eager (XLM-R 536.7 / 138.3 ms: the mini-batches'
 # forward and backward passes are each issued by the host). Applied to the H100 and A100 figures, not to the T4's.
 _EAGER_FACTOR = 1.28
 _CACHED_FACTOR = 3.9
+# The small profile on a 2-core CPU (measured): seconds to evaluate one run on its three datasets (model loading,
+# encoding 3.9 k questions, 3.4 k sentences and 2 x 2.4 k MTOP utterances, and the metrics), and the rest of a
+# `run_all.sh` (kernels starting, data, tables, figures).
+_EVAL_SECONDS = {("small", "cpu"): 90.0}
+_OTHER_SECONDS = {("small", "cpu"): 240.0}
 
 
-def training_seconds(profile: Profile, device: str) -> float:
-    """Rough training wall-clock of the profile's runs on one device class (``_SECONDS_PER_STEP``).
+def training_seconds(profile: Profile, device: str) -> float | None:
+    """Rough training wall-clock of the profile's runs on one device class (``_SECONDS_PER_STEP``); None where
+    the profile's model size has no figure for that device.
 
     Args:
         profile: the profile whose fine-tuned runs are counted.
@@ -378,14 +401,30 @@ def training_seconds(profile: Profile, device: str) -> float:
     for run in profile.runs():
         if not run.strategy.trains:
             continue
-        size = "smoke" if run.model.source == SMOKE_MODEL else "base"
+        size = run.model.size
         per_step = _SECONDS_PER_STEP.get((size, device))
-        if per_step is None:  # the smoke model on a GPU: no faster than on a CPU in practice
+        if per_step is None and size == "smoke":  # the smoke model on a GPU: no faster than on a CPU in practice
             per_step = _SECONDS_PER_STEP[("smoke", "cpu")]
+        elif per_step is None:
+            return None
         elif size == "base" and device in ("a100", "h100"):
             per_step *= (1 if profile.train.compile else _EAGER_FACTOR) * (_CACHED_FACTOR if profile.train.cached_minibatch else 1)
-        total += per_step * profile.train.batch_size / (32 if size == "smoke" else 100) * profile.train.steps
+        total += per_step * profile.train.batch_size / _REFERENCE_BATCH[size] * profile.train.steps
     return total
+
+
+def whole_profile_seconds(profile: Profile, device: str) -> float | None:
+    """Training, evaluation and the rest of a `run_all.sh` where all three are measured (the small profile on a
+    CPU); None elsewhere."""
+    sizes = {run.model.size for run in profile.runs()}
+    if len(sizes) != 1:
+        return None
+    key = (sizes.pop(), device)
+    train = training_seconds(profile, device)
+    if train is None or key not in _EVAL_SECONDS:
+        return None
+    scale = len(profile.eval_datasets) / 3  # the figure is for three datasets
+    return train + _EVAL_SECONDS[key] * scale * len(profile.runs()) + _OTHER_SECONDS[key]
 
 
 def detected_device() -> str:
@@ -409,18 +448,23 @@ def estimate_minutes(profile: Profile) -> str:
     """Rough training wall-clock of the profile on each device class (and which one is detected here)."""
     detected = detected_device()
     trained = [r for r in profile.runs() if r.strategy.trains]
-    lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, README 'Speed'):"]
+    lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, docs/speed.md):"]
     for device in ("cpu", "t4", "a100", "h100"):
         mark = "  <- detected here" if device == detected else ""
         label = "h100/h200" if device == "h100" else device
-        lines.append(f"  {label:9s} {duration_text(training_seconds(profile, device))}{mark}")
+        seconds = training_seconds(profile, device)
+        lines.append(f"  {label:9s} {duration_text(seconds) if seconds is not None else 'not measured'}{mark}")
+    whole = whole_profile_seconds(profile, "cpu")
+    if whole is not None:
+        lines.append(f"whole profile on a 2-core CPU (training, {len(profile.runs())} evaluations, data, tables, "
+                     f"figures): {duration_text(whole)}")
     return "\n".join(lines)
 
 
 def cpu_refusal(profile: Profile) -> str | None:
     """Why not to run `profile` here: it fine-tunes base-size encoders and this machine has no GPU (None when it
     has one, when the profile trains only the smoke model, or when ``HYBRIDLIB_ALLOW_CPU=1``)."""
-    base = any(r.strategy.trains and r.model.source != SMOKE_MODEL for r in profile.runs())
+    base = any(r.strategy.trains and r.model.size == "base" for r in profile.runs())
     if not base or os.environ.get("HYBRIDLIB_ALLOW_CPU") == "1" or detected_device() != "cpu":
         return None
     days = training_seconds(profile, "cpu") / 86400

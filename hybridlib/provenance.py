@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import platform
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from hybridlib.config import REPO_ROOT
 
@@ -38,3 +41,29 @@ def environment() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": platform.python_version(), "packages": versions, "git": git_commit(), "device": device_name()}
+
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def folder_weights(folder: str | Path) -> dict:
+    """``{"file", "sha256"}`` of a local model folder's weights: what identifies weights that have no hub commit.
+
+    Raises:
+        ValueError: the folder holds no weights file.
+    """
+    folder = Path(folder)
+    path = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
+    if path is None:
+        raise ValueError(f"{folder}: no weights ({' or '.join(WEIGHT_FILES)}); build or download the model folder again")
+    stat = path.stat()
+    return {"file": path.name, "sha256": _sha256(str(path), stat.st_size, stat.st_mtime_ns)}
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: a rewritten file is hashed again
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 LAREQA_XQUAD_COMMIT = "9bc8c7fb6dd8d01d72a05a93c2cb96882b0d299c"
 LAREQA_MLQA_COMMIT = "354d67d1cd066854cdfbf5ad0e6105528976141d"  # MLQA-R was removed upstream later
+XSEMPLR_COMMIT = "af03531af8cb6a39504e1044ba1edebef6c76d15"  # psunlpgroup/XSemPLR: its 6-way parallel MTOP subset
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class RemoteFile:
 _CITE_LAREQA = "Roy, Constant, Al-Rfou, Barua, Phillips, Yang. LAReQA: Language-Agnostic Answer Retrieval from a Multilingual Pool. EMNLP 2020."
 _CITE_SQUAD = "Rajpurkar, Zhang, Lopyrev, Liang. SQuAD: 100,000+ Questions for Machine Comprehension of Text. EMNLP 2016."
 _CITE_XTREME = "Hu, Ruder, Siddhant, Neubig, Firat, Johnson. XTREME: A Massively Multilingual Multi-task Benchmark. ICML 2020."
+_CITE_XSEMPLR = "Zhang, Wang, Zhang, Liu, Zhang. XSemPLR: Cross-Lingual Semantic Parsing in Multiple Natural Languages and Meaning Representations. ACL 2023."
 _CITE_MTOP = "Li, Arora, Chen, Gupta, Gupta, Mehdad. MTOP: A Comprehensive Multilingual Task-Oriented Semantic Parsing Benchmark. EACL 2021."
 
 _XQUAD_R = {  # (bytes, sha256)
@@ -63,6 +65,11 @@ _TRANSLATE_TRAIN = {
     "zh": (128888478, "411e4023e4f3627ccb4873edfb77b36e97470b4226a076e6a632544c92353d24"),
 }
 
+_XSEMPLR_MTOP = {
+    "dev": (1047614, "90786d97756b710c07db31610ad0fb60b8a15afee02e49a7db2be91b008c5e63"),
+    "test": (1464323, "47d0f025d30abf205589d342ba31a432bb7eafb71dec476582e08ae0157a00c7"),
+}
+
 
 def _build() -> dict[str, RemoteFile]:
     files = {}
@@ -94,31 +101,43 @@ def _build() -> dict[str, RemoteFile]:
         "mtop/zip", "https://dl.fbaipublicfiles.com/mtop/mtop.zip", None, None, "CC BY-SA 4.0", _CITE_MTOP,
         "MTOP release: mtop/{en,de,es,fr,hi,th}/{train,eval,test}.txt (unpinned: hash recorded at first download)",
     )
+    for split, (size, sha) in _XSEMPLR_MTOP.items():
+        files[f"mtop-xsemplr/{split}"] = RemoteFile(
+            f"mtop-xsemplr/{split}",
+            f"https://raw.githubusercontent.com/psunlpgroup/XSemPLR/{XSEMPLR_COMMIT}/dataset/mtop/{split}.json",
+            size, sha, "CC BY-SA 4.0 (MTOP data); MIT (XSemPLR code)", f"{_CITE_MTOP} {_CITE_XSEMPLR}",
+            f"MTOP {split} subset, 6-way parallel (en de es fr hi th), with parses (XSemPLR's repackaging)",
+        )
     return files
 
 
 FILES = _build()
 
 
-def files_for(train_source: str, eval_datasets: tuple[str, ...], train_languages: tuple[str, ...]) -> list[RemoteFile]:
+def files_for(
+    train_source: str, eval_datasets: tuple[str, ...], train_languages: tuple[str, ...], mtop_source: str = "release"
+) -> list[RemoteFile]:
     """The registry entries a profile needs, in download order.
 
     Args:
-        train_source: the profile's training source; ``squad-translate-train`` needs SQuAD and translate-train.
+        train_source: the profile's training source; ``squad-translate-train`` needs SQuAD and translate-train,
+            ``xquad-r-train`` XQuAD-R.
         eval_datasets: the profile's evaluation datasets.
         train_languages: the profile's training languages (translate-train files for all but en).
+        mtop_source: ``release`` (the MTOP zip) or ``xsemplr`` (XSemPLR's parallel subset).
     """
     names = []
     if train_source == "squad-translate-train":
         names.append("squad/train")
         names += [f"translate-train/{lang}" for lang in train_languages if lang != "en"]
+    if train_source == "xquad-r-train" or "xquad-r" in eval_datasets:
+        names += [f"xquad-r/{lang}" for lang in _XQUAD_R]
+    mtop = ["mtop/zip"] if mtop_source == "release" else [f"mtop-xsemplr/{split}" for split in _XSEMPLR_MTOP]
     for dataset in eval_datasets:
-        if dataset == "xquad-r":
-            names += [f"xquad-r/{lang}" for lang in _XQUAD_R]
-        elif dataset == "mlqa-r":
+        if dataset == "mlqa-r":
             names += [f"mlqa-r/{lang}" for lang in _MLQA_R]
-        elif dataset.startswith("mtop") and "mtop/zip" not in names:
-            names.append("mtop/zip")
+        elif dataset.startswith("mtop") and mtop[0] not in names:
+            names += mtop
     unknown = [n for n in names if n not in FILES]
     if unknown:
         raise ValueError(f"no registry entry for {unknown}; known: {sorted(FILES)}")

@@ -446,14 +446,42 @@ def _latex(text: str) -> str:
     return "".join("\\" + c if c in "&%$#_{}" else c for c in text)
 
 
+def provenance_text(results_dir: str | Path, summary: pd.DataFrame) -> str:
+    """One paragraph on what produced the results: the training data and its split, and each model's weights (hub
+    id at its revision, or a local folder's weights file and sha256), read from the runs' config.json files."""
+    results_dir = Path(results_dir)
+    models = {}
+    for rel in summary.drop_duplicates("model")["path"]:
+        config = storage.read_json(results_dir / rel / "config.json")
+        model, weights = config["model"], config.get("weights")
+        where = (f"weights `{weights['file']}` sha256 `{weights['sha256'][:16]}…` from a local folder" if weights
+                 else f"`{model['source']}`" + (f" at revision `{model['revision'][:12]}`" if model.get("revision") else ""))
+        models[model["name"]] = where
+    split = []
+    if config.get("held_out_every"):
+        k = config["held_out_every"]
+        split.append(f"XQuAD-R articles 0, {k}, {2 * k}, … held out for evaluation, the others trained on")
+    if config.get("passage_context") is False:
+        split.append("passages are the sentence alone (no paragraph)")
+    if config.get("mtop_source"):
+        items = config.get("mtop_max_items")
+        split.append(f"MTOP from {config['mtop_source']}" + (f", first {items} items per split" if items else ""))
+    return (f"Data: trained on `{config['train_source']}` in {', '.join(config['train_languages'])}"
+            + "".join(f"; {part}" for part in split) + ". Models: "
+            + "; ".join(f"{name}: {where}" for name, where in models.items()) + ".")
+
+
 def _write_main(tables_dir: Path, summary: pd.DataFrame, profile_name: str) -> list[Path]:
     """``main.md`` and ``main.tex``: `main_table` for every dataset, in Markdown and as LaTeX tabulars (booktabs)."""
     source = f"results/{profile_name}/summary.csv"
+    made_by = provenance_text(tables_dir.parent, summary)
     md = [f"# Main results · profile `{profile_name}`", "",
           f"Generated from `{source}`. mAP (higher is better) and rank distance (RD, lower is better), mean ± sd over "
-          "training seeds; in bold, each model's best mean per column. The per-dataset tables give the CIs and tests."]
+          "training seeds; in bold, each model's best mean per column. The per-dataset tables give the CIs and tests.",
+          "", made_by]
     tex = [f"% Main results, profile {profile_name}; generated from {source} by hybridlib.results.write_tables.",
-           "% mean $\\pm$ sd over training seeds; bold: each model's best mean per column. Needs \\usepackage{booktabs}."]
+           "% mean $\\pm$ sd over training seeds; bold: each model's best mean per column. Needs \\usepackage{booktabs}.",
+           f"% {made_by}"]
     for dataset in sorted(summary["dataset"].unique()):
         table = main_table(summary, dataset)
         cells = _main_cells(table, ("**", "**"), " ± ")
@@ -494,7 +522,8 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         lines = [
             f"# {dataset} · {model} · profile `{profile_name}`",
             "",
-            f"Generated from {len(part)} result files under `results/{profile_name}/eval/{dataset}/{model}/`.",
+            f"Generated from {len(part)} result files under `results/{profile_name}/eval/{dataset}/{model}/`. "
+            + provenance_text(results_dir, part),
             "Mean ± sd over seeds (n = seeds); mAP is sklearn's average precision over the full pool; rank distance: lower is better.",
             "",
             mean_sd_table(summary, dataset, model, HEADLINE + ("multi_own_first",)).to_markdown(),

@@ -30,17 +30,28 @@ def mirror_for(profile: Profile) -> str | None:
     return os.environ.get("HYBRIDLIB_MIRROR") or profile.mirror
 
 
-def load_task(dataset: str, source: Path) -> RetrievalTask:
-    """A task from the dataset's files as published: LAReQA ``<lang>.json`` files, or MTOP's zip / ``mtop/``."""
+def load_task(
+    dataset: str, source: Path, *, held_out_every: int = 0, context: bool = True, mtop_max_items: int = 0
+) -> RetrievalTask:
+    """A task from the dataset's files as published: LAReQA ``<lang>.json`` files, MTOP's zip / ``mtop/``, or
+    XSemPLR's MTOP folder (``dev.json``, ``test.json``).
+
+    Args:
+        dataset: xquad-r, mlqa-r, mtop-parallel or mtop-intent.
+        source: the folder (or MTOP zip) of the published files.
+        held_out_every: XQuAD-R: > 0 keeps only the held-out articles of that split (`lareqa.is_held_out`).
+        context: LAReQA candidates carry their paragraph; False: the sentence alone.
+        mtop_max_items: XSemPLR's MTOP: the first N items of each split (0: all).
+    """
     source = Path(source)
     if dataset == "xquad-r":
-        return lareqa.load(source, "xquad-r", lareqa.XQUAD_R_LANGUAGES)
+        return lareqa.load(source, "xquad-r", lareqa.XQUAD_R_LANGUAGES, held_out_every=held_out_every, context=context)
     if dataset == "mlqa-r":
-        return lareqa.load(source, "mlqa-r", lareqa.MLQA_R_LANGUAGES)
+        return lareqa.load(source, "mlqa-r", lareqa.MLQA_R_LANGUAGES, context=context)
     if dataset == "mtop-parallel":
-        return mtop.parallel_task(source)
+        return mtop.parallel_task(source, max_items=mtop_max_items)
     if dataset == "mtop-intent":
-        return mtop.intent_task(source)
+        return mtop.intent_task(source, max_items=mtop_max_items)
     raise ValueError(f"unknown dataset {dataset!r}; choose xquad-r, mlqa-r, mtop-parallel or mtop-intent")
 
 
@@ -49,7 +60,7 @@ def prepare(profile: Profile, paths: Paths) -> None:
     cache = cache_dir(paths.root)
     real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
     train_source = profile.train_source if profile.train_source != "synthetic" else None
-    entries = registry.files_for(train_source or "", real_eval, profile.train_languages)
+    entries = registry.files_for(train_source or "", real_eval, profile.train_languages, profile.mtop_source)
     allow = os.environ.get("HYBRIDLIB_ALLOW_UNVERIFIED") == "1"
     files = download.fetch_all(entries, cache, mirror=mirror_for(profile), allow_unverified=allow)
     for name, path in files.items():
@@ -61,7 +72,8 @@ def prepare(profile: Profile, paths: Paths) -> None:
         if not (out / "task.json").exists():
             source = cache_path_folder(dataset, files)
             try:
-                task = load_task(dataset, source)
+                task = load_task(dataset, source, held_out_every=profile.held_out_every, context=profile.passage_context,
+                                 mtop_max_items=profile.mtop_max_items)
             except ValueError as e:
                 raise ValueError(f"{e}; to download it again, delete {source} from the cache and rerun") from e
             task.write(out)
@@ -78,12 +90,18 @@ def prepare(profile: Profile, paths: Paths) -> None:
 
         records.save_training_set(chunks(), paths.data / "train")
         storage.write_json(paths.data / "train_report.json", report)
+    if train_source == "xquad-r-train" and not (paths.data / "train" / "dataset_info.json").exists():
+        rows = lareqa.training_rows(files["xquad-r/en"].parent, profile.train_languages, held_out_every=profile.held_out_every,
+                                    context=profile.passage_context, require_negative=profile.train.hard_negatives)
+        print(f"  train: {len(rows)} rows from XQuAD-R's training articles (every article but 0, {profile.held_out_every}, "
+              f"{2 * profile.held_out_every}, ...)", flush=True)
+        records.save_training_set([rows], paths.data / "train")
 
 
 def cache_path_folder(dataset: str, files: dict[str, Path]) -> Path:
     """The folder (LAReQA) or zip (MTOP) that `load_task` reads, inside the cache."""
     if dataset.startswith("mtop"):
-        return files["mtop/zip"]
+        return files["mtop/zip"] if "mtop/zip" in files else files["mtop-xsemplr/test"].parent
     prefix = "xquad-r/" if dataset == "xquad-r" else "mlqa-r/"
     return next(path for name, path in files.items() if name.startswith(prefix)).parent
 
@@ -92,7 +110,7 @@ def print_download_plan(profile: Profile) -> None:
     """Print the files a profile downloads, with their sizes and URLs (``run_all.sh --dry-run``)."""
     real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
     train_source = profile.train_source if profile.train_source != "synthetic" else ""
-    entries = registry.files_for(train_source, real_eval, profile.train_languages)
+    entries = registry.files_for(train_source, real_eval, profile.train_languages, profile.mtop_source)
     known = sum(e.size or 0 for e in entries)
     unpinned = [e.name for e in entries if e.size is None]
     print(f"downloads: {len(entries)} files, {known / 1e9:.2f} GB" + (f" + unpinned {unpinned}" if unpinned else ""))

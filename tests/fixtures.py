@@ -25,11 +25,19 @@ _QUESTIONS = [
 ]
 
 
-def lareqa_json(lang: str, drop: tuple[str, ...] = ()) -> dict:
-    """One LAReQA language file: data -> paragraphs -> {context, sentences, sentence_breaks, qas}."""
+def lareqa_json(lang: str, drop: tuple[str, ...] = (), articles: int = 1) -> dict:
+    """One LAReQA language file: data -> paragraphs -> {context, sentences, sentence_breaks, qas}; with
+    `articles` > 1, that many articles ``fixture-<a>``, each sentence ending in `` <a>`` (no two candidates share a
+    text, so no scores tie) and each question id in ``-<a>``."""
+    return {"data": [_lareqa_article(lang, drop, a if articles > 1 else None) for a in range(articles)], "version": "1.0"}
+
+
+def _lareqa_article(lang: str, drop: tuple[str, ...], a: int | None) -> dict:
     paragraphs = []
     base = lang if lang in _SENTENCES else "en"  # other languages: English text tagged with the code
     texts = [[s if base == lang else f"{s[:-1]} {lang}." for s in para] for para in _SENTENCES[base]]
+    if a is not None:
+        texts = [[f"{s} {a}" for s in para] for para in texts]
     for p, sentences in enumerate(texts):
         sep = "" if base == "zh" else " "
         context, breaks = "", []
@@ -43,15 +51,17 @@ def lareqa_json(lang: str, drop: tuple[str, ...] = ()) -> dict:
                 continue
             start = breaks[sent][0] + 1  # an answer inside the sentence
             question = texts_q[lang] if lang in texts_q else f"{texts_q['en']} {lang}"
+            qid = qid if a is None else f"{qid}-{a}"
             qas.append({"answers": [{"answer_start": start, "text": context[start : start + 2]}], "id": qid, "question": question})
         paragraphs.append({"context": context, "qas": qas, "sentence_breaks": breaks, "sentences": sentences})
-    return {"data": [{"paragraphs": paragraphs, "title": "fixture"}], "version": "1.0"}
+    return {"paragraphs": paragraphs, "title": "fixture" if a is None else f"fixture-{a}"}
 
 
-def write_lareqa(folder: Path, langs=("en", "de", "zh"), drop: dict[str, tuple[str, ...]] | None = None) -> Path:
+def write_lareqa(folder: Path, langs=("en", "de", "zh"), drop: dict[str, tuple[str, ...]] | None = None, articles: int = 1) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for lang in langs:
-        (folder / f"{lang}.json").write_text(json.dumps(lareqa_json(lang, (drop or {}).get(lang, ())), ensure_ascii=False), encoding="utf-8")
+        data = lareqa_json(lang, (drop or {}).get(lang, ()), articles)
+        (folder / f"{lang}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return folder
 
 
@@ -95,6 +105,28 @@ def write_mtop_zip(path: Path, malformed: str | None = None) -> Path:
                     lines.append("only\tthree\tfields")
                 z.writestr(f"mtop/{lang}/{split}.txt", "\n".join(lines) + "\n")
     return path
+
+
+def xsemplr_json(split: str, langs=MTOP_LANGS) -> list[dict]:
+    """XSemPLR's dataset/mtop/<split>.json: a list of {id (hex of the MTOP id), question: {lang: utterance},
+    mr: {slot_intent: {lang: parse}}}; es/hi/th reuse the en text. dev holds the test items in reverse order,
+    with other ids."""
+    rows = _MTOP if split == "test" else _MTOP[::-1]
+    items = []
+    for uid, intent, texts in rows:
+        uid = uid if split == "test" else f"{split}{uid}"
+        question = {lang: texts.get(lang, texts["en"]) for lang in langs}
+        parse = {lang: f"[{intent} [SL:WHAT {question[lang].split()[0]} ] ]" for lang in langs}
+        items.append({"id": uid.encode().hex(), "mr": {"slot_intent": parse}, "question": question})
+    return items
+
+
+def write_xsemplr(folder: Path) -> Path:
+    """``dev.json`` and ``test.json`` in XSemPLR's MTOP format (`xsemplr_json`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("dev", "test"):
+        (folder / f"{split}.json").write_text(json.dumps(xsemplr_json(split), ensure_ascii=False, indent=4), encoding="utf-8")
+    return folder
 
 
 def sha256(data: bytes) -> str:

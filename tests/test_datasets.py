@@ -1,13 +1,14 @@
-"""Loaders on self-authored files in the published formats, and on the real files where ../shared has them."""
+"""Loaders on self-authored files in the published formats, and on the real files where a folder of them is given."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 
 import pytest
 from conftest import shared
-from fixtures import write_lareqa, write_mtop_zip
+from fixtures import write_lareqa, write_mtop_zip, write_xsemplr
 
 from hybridlib import lareqa, mtop
 from hybridlib.sentences import sentence_spans
@@ -106,6 +107,70 @@ def test_real_mtop_subset_utterances_are_parallel():
     items = json.loads(shared("mtop", "xsemplr_test.json").read_text(encoding="utf-8"))
     assert len(items) == 1237
     assert all(set(it["question"]) == set(mtop.LANGUAGES) for it in items)
+
+
+def test_xsemplr_parallel_and_intent_tasks(tmp_path):
+    source = write_xsemplr(tmp_path / "xsemplr")
+    parallel = mtop.parallel_task(source)
+    assert len(parallel.queries) == len(parallel.candidates) == 4 * 6
+    first = parallel.queries[0]
+    assert first.lang == "de" and first.text == "Wetter heute" and first.key == "100".encode().hex()
+    relevant = parallel.relevance()[0]
+    assert sorted(parallel.candidates[j].lang for j in relevant.nonzero()[0]) == sorted(mtop.LANGUAGES), "its 6 versions"
+    intent = mtop.intent_task(source)
+    assert {q.key for q in intent.queries} == {"IN:GET_WEATHER", "IN:CREATE_ALARM"}
+    assert all(c.id.split("-")[1] == "eval" for c in intent.candidates), "the pool is the dev split"
+    assert intent.relevance()[0].sum() == 2 * 6, "two weather utterances in each of 6 languages"
+    small = mtop.intent_task(source, max_items=1)
+    assert len(small.queries) == len(small.candidates) == 6
+
+
+def test_xsemplr_malformed_names_the_file(tmp_path):
+    source = write_xsemplr(tmp_path / "xsemplr")
+    items = json.loads((source / "test.json").read_text())
+    items[2]["mr"]["slot_intent"]["fr"] = "SL:WHAT x"
+    (source / "test.json").write_text(json.dumps(items))
+    with pytest.raises(ValueError, match=r"test\.json: not XSemPLR's MTOP format .*does not start with an \[IN: intent"):
+        mtop.parallel_task(source)
+    (source / "dev.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no dev\.json"):
+        mtop.XSemPLR(source)
+
+
+def test_real_xsemplr_subset_as_tasks(tmp_path):
+    folder = tmp_path / "xsemplr"
+    folder.mkdir()
+    for split in ("dev", "test"):
+        shutil.copy(shared("mtop", f"xsemplr_{split}.json"), folder / f"{split}.json")
+    parallel = mtop.parallel_task(folder)
+    assert len(parallel.queries) == 1237 * 6
+    intent = mtop.intent_task(folder)
+    assert len(intent.candidates) == 859 * 6
+    assert all(q.key.startswith("IN:") for q in intent.queries)
+
+
+def test_article_split_holds_out_every_kth_article_and_trains_on_the_rest(tmp_path):
+    source = write_lareqa(tmp_path / "src", langs=("en", "de"), articles=5)
+    held = lareqa.load(source, "xquad-r", ("en", "de"), held_out_every=2, context=False)
+    held_ids = {q.key for q in held.queries}
+    assert held_ids == {f"{q}-{a}" for q in ("q1", "q2", "q3") for a in (0, 2, 4)}
+    assert all(c.context == "" for c in held.candidates), "sentence alone"
+    rows = lareqa.training_rows(source, ("en", "de"), held_out_every=2, context=True, require_negative=True)
+    train_ids = {r["pair_id"] for r in rows}
+    assert train_ids == {f"{q}-{a}" for q in ("q1", "q2", "q3") for a in (1, 3)}
+    assert not train_ids & held_ids, "no question is in both halves"
+    en_q1 = next(r for r in rows if r["pair_id"] == "q1-1" and r["lang"] == "en")
+    assert en_q1["passage"] == "It flows north. 1 || The river is long. 1 It flows north. 1 Fish live in it. 1"
+    assert en_q1["negative"].startswith("Fish live in it. 1 ||"), "the next sentence of the paragraph"
+    assert len(rows) == 2 * len(train_ids)
+
+
+def test_real_xquad_r_article_split_sizes():
+    held = lareqa.load(shared("xquad-r"), "xquad-r", lareqa.XQUAD_R_LANGUAGES, held_out_every=4, context=False)
+    assert len(held.queries) == 11 * 354 and len(held.candidates) == 3379
+    rows = lareqa.training_rows(shared("xquad-r"), ("en", "de"), held_out_every=4, context=False, require_negative=False)
+    assert len(rows) == 2 * (1190 - 354)
+    assert not {r["pair_id"] for r in rows} & {q.key for q in held.queries}
 
 
 def test_export_eval_cli_writes_fixed_order_jsonl(tmp_path):
