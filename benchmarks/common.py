@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HYBRIDLIB_SHARED") or ROOT.parent / "shared" / "data")  # real tokenizers and XQuAD-R text
-TOKENIZERS = {"mbert": SHARED / "tokenizers" / "bert-base-multilingual-cased", "xlmr": SHARED / "tokenizers" / "xlm-roberta-base-reconstructed"}
+# a folder of real files (xquad-r/<lang>.json, tokenizers/<name>/): real text lengths and tokenizers where it is given
+REAL_DATA = Path(os.environ.get("HYBRIDLIB_REAL_DATA") or "/nonexistent")
+TOKENIZERS = {"mbert": REAL_DATA / "tokenizers" / "bert-base-multilingual-cased", "xlmr": REAL_DATA / "tokenizers" / "xlm-roberta-base-reconstructed"}
 
 
 def device() -> str:
@@ -50,14 +51,14 @@ def print_header(rate: float, rate_label: str, what: str, columns: list[str]) ->
 
 
 def text_pairs(limit: int = 4000) -> tuple[list[tuple[str, str, str, str]], str]:
-    """(pair_id, lang, question, passage) with real multilingual lengths: XQuAD-R when ../shared has it
+    """(pair_id, lang, question, passage) with real multilingual lengths: XQuAD-R when $HYBRIDLIB_REAL_DATA has it
     (timing only: random weights, nothing is learned), else the synthetic world."""
     from hybridlib.records import passage_input
 
-    if (SHARED / "xquad-r").exists():
+    if (REAL_DATA / "xquad-r").exists():
         from hybridlib import lareqa
 
-        task = lareqa.load(SHARED / "xquad-r", "xquad-r", lareqa.XQUAD_R_LANGUAGES)
+        task = lareqa.load(REAL_DATA / "xquad-r", "xquad-r", lareqa.XQUAD_R_LANGUAGES)
         answer = {}
         for c in task.candidates:
             for key in c.keys:
@@ -84,7 +85,7 @@ def training_rows(limit: int = 0):
 
 
 def build_model(kind: str, workdir: Path) -> Path:
-    """A random-weight encoder folder: 'mbert' / 'xlmr' (base size, real tokenizers when ../shared has them) or 'tiny'."""
+    """A random-weight encoder folder: 'mbert' / 'xlmr' (base size, real tokenizers when $HYBRIDLIB_REAL_DATA has them) or 'tiny'."""
     from transformers import AutoTokenizer, BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
 
     out = workdir / kind
@@ -96,7 +97,7 @@ def build_model(kind: str, workdir: Path) -> Path:
         return build_smoke_encoder(synthetic.pretraining_corpus(world), out, vocab_size=800, hidden_size=32, num_layers=1, num_heads=2)
     source = TOKENIZERS[kind]
     if not source.exists():
-        raise SystemExit(f"{source}: the real {kind} tokenizer is not here; run with --tiny, or beside ../shared")
+        raise SystemExit(f"{source}: the real {kind} tokenizer is not here; run with --tiny, or set HYBRIDLIB_REAL_DATA to a folder holding tokenizers/")
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     if kind == "mbert":
         model = BertModel(BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512))

@@ -1,5 +1,5 @@
 """Benchmark evaluation encoding: passages/s and MFU for base-size encoders (random weights, real tokenizers
-from ../shared when present), passages encoded longest first. Rows per model and batch size:
+from $HYBRIDLIB_REAL_DATA when given), passages encoded longest first. Rows per model and batch size:
 
     model.encode          sentence-transformers' own encode (tokenizes each batch, copies it back, in turn)
     encode, N workers     hybridlib.encoder.encode: the same batches, tokenized by N dataloader processes ahead of

@@ -1,5 +1,5 @@
 """Benchmark: every XQuAD-R metric (121 Mo/Cr settings + Mul over 13,014 candidates, rank distance, CIs)
-from given embeddings. Uses ../shared/data/xquad-r when present (the real task), otherwise a task of the
+from given embeddings. Uses $HYBRIDLIB_REAL_DATA/xquad-r when given (the real task), otherwise a task of the
 same shape. Prints a table; target: <= 15 s on a 2-core CPU.
 
     python benchmarks/eval_metrics.py [--dim 768] [--repeats 2] [--n-boot 1000]
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,12 @@ from hybridlib import lareqa
 from hybridlib.evaluation import evaluate_embeddings, per_query_scores, summarize
 from hybridlib.records import RetrievalTask
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xquad-r"
+REAL_XQUAD_R = Path(os.environ.get("HYBRIDLIB_REAL_DATA") or "/nonexistent") / "xquad-r"
 
 
 def xquad_shaped_task() -> tuple[RetrievalTask, str]:
-    if SHARED.exists():
-        return lareqa.load(SHARED, "xquad-r", lareqa.XQUAD_R_LANGUAGES), "real XQuAD-R (../shared)"
+    if REAL_XQUAD_R.exists():
+        return lareqa.load(REAL_XQUAD_R, "xquad-r", lareqa.XQUAD_R_LANGUAGES), "real XQuAD-R ($HYBRIDLIB_REAL_DATA)"
     # 13,013 candidates: 1,190 answer sentences share 1,183 candidates per language
     return shaped_task("xquad-r-shaped", lareqa.XQUAD_R_LANGUAGES, 1190, 1183), "synthetic XQuAD-R-shaped task"
 

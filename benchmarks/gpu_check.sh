@@ -1,30 +1,27 @@
 #!/usr/bin/env bash
-# The GPU check of issue 6, prepared to fit one 10-minute call on a lent H100/H200 (the device tool); its output of
-# 2026-11-28 is in benchmarks/measured/h200-2026-11-28-b.md and the README's "Speed" is read off it. It measures, on
-# XLM-R and mBERT base at batch 100: the project default against per-layer torch.compile, the plain fp32
-# sentence-transformers default and the trainer's blocking batch copies (first step = compile time), with a profile of
-# the default and the compiled step; evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing
-# workers; batches tokenized once, evaluation's path for every run after a dataset's first) against
-# sentence-transformers' encode and the forward passes alone, then the same with compiled layers; this host's
-# tokenizing time per training batch (benchmarks/loader.py: the step floor for N tokenizing workers); and, with what is
-# left, batch 100 with hard negatives under a 15 GiB cap. `followup` (a 6-minute call): the paper profile's step (a
-# hard negative per pair) default / blocking / compiled, and encoding with bf16 weights. Tables and logs land in $OUT.
+# The GPU benchmark set, sized to fit one 10-minute run on an H100/H200; its output of 2026-11-28 is in
+# benchmarks/measured/h200-2026-11-28-b.md and docs/speed.md is read off it. It measures, on XLM-R and mBERT base at
+# batch 100: the project default against per-layer torch.compile, the plain fp32 sentence-transformers default and
+# the trainer's blocking batch copies (first step = compile time), with a profile of the default and the compiled
+# step; evaluation encoding of XLM-R through hybridlib.encoder.encode (tokenizing workers; batches tokenized once,
+# evaluation's path for every run after a dataset's first) against sentence-transformers' encode and the forward
+# passes alone, then the same with compiled layers; this host's tokenizing time per training batch
+# (benchmarks/loader.py: the step floor for N tokenizing workers); and, with what is left, batch 100 with hard
+# negatives under a 15 GiB cap. `followup` (6 minutes): the paper profile's step (a hard negative per pair) default /
+# blocking / compiled, and encoding with bf16 weights. Tables and logs land in $OUT.
 #
-# Prepare here, once per session (the lent machine has torch, transformers and sentence-transformers, not datasets):
-#   printf '/.whl/\n/.shared/\n' >> .git/info/exclude
+# The GPU machine needs torch, transformers and sentence-transformers; wheels of the rest go in .whl/, and the real
+# tokenizers and XQuAD-R text in .real/ (a copy of a real-data folder: xquad-r/, tokenizers/<name>/):
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
 #     datasets==5.2.0 dill==0.4.0 multiprocess==0.70.18 fsspec==2026.9.0 regex==2026.11.19 \
 #     sentence-transformers==6.2.0 transformers==5.23.0
-#   mkdir -p .shared/tokenizers && cp -r ../shared/data/xquad-r .shared/ && \
-#     cp -r ../shared/data/tokenizers/{bert-base-multilingual-cased,xlm-roberta-base-reconstructed} .shared/tokenizers/
-# Then call the device tool with carry [".whl", ".shared"] and the command: bash benchmarks/gpu_check.sh
-# (or `bash benchmarks/gpu_check.sh followup`, the second call's shorter set, below).
+# Then, on the GPU machine: bash benchmarks/gpu_check.sh  (or `bash benchmarks/gpu_check.sh followup`)
 set -uo pipefail
 out=${OUT:-/tmp/gpu_check}
 mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH="/tmp/site:$PWD" HYBRIDLIB_SHARED="$PWD/.shared" PYTHONUNBUFFERED=1
+export PYTHONPATH="/tmp/site:$PWD" HYBRIDLIB_REAL_DATA="$PWD/.real" PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$out/gpu.txt"
 python3 -c "import torch, transformers, sentence_transformers, datasets, pyarrow, accelerate; print('torch', torch.__version__, 'transformers', transformers.__version__, 'sentence-transformers', sentence_transformers.__version__, 'datasets', datasets.__version__, 'pyarrow', pyarrow.__version__, 'accelerate', accelerate.__version__, 'cpus', __import__('os').cpu_count())" | tee -a "$out/gpu.txt" || exit 1
 cd benchmarks
@@ -32,7 +29,7 @@ cd benchmarks
 stage() {  # stage NAME SECONDS ARGS...: one benchmark process, its table appended to $OUT/tables.md
     local name=$1 limit=$2
     shift 2
-    local left=$((end - SECONDS))  # the whole script ends inside the device tool's call
+    local left=$((end - SECONDS))  # the whole script ends within its time limit
     ((left < limit)) && limit=$left
     ((limit < 30)) && { echo "## $name: skipped, ${left} s left" | tee -a "$out/tables.md"; return; }
     echo "## $name" | tee -a "$out/tables.md"

@@ -3,7 +3,7 @@ the pair dataset's text lookup -> the trainer's collator, which tokenizes), time
 and the step time that sets as a floor for N tokenizing workers: a step cannot be shorter than one batch's host
 time divided by the workers producing batches in parallel.
 
-Real tokenizers from ../shared when present (set PYTHONPATH to a folder with sentencepiece for the rebuilt XLM-R
+Real tokenizers from $HYBRIDLIB_REAL_DATA when given (set PYTHONPATH to a folder with sentencepiece for the rebuilt XLM-R
 one), XQuAD-R text, batch 100, hybrid-0.5 (seed 0), with and without a hard negative per pair (the paper profile
 trains with one). `--tiny` for a CPU check.
 

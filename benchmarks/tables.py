@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from common import shaped_task, unit_rows
 
+from hybridlib.tables import write_tables
 from hybridlib import figures, lareqa, results
 from hybridlib.evaluation import per_query_scores, summarize
 from hybridlib.pipeline import write_eval
@@ -73,7 +74,7 @@ def main() -> None:
         rows = []
         for stage, call in (
             ("summary.csv (results.write_summary)", lambda: results.write_summary(results_dir)),
-            ("tables (results.write_tables)", lambda: results.write_tables(results_dir, "bench")),
+            ("tables (write_tables)", lambda: write_tables(results_dir, "bench")),
             ("figures (figures.write_all)", lambda: figures.write_all(results_dir, results_dir / "figures", "bench")),
         ):
             start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Benchmark the project's own training step: the trainer, sampler, loss and collator a paper run uses.
 
-For mBERT- and XLM-R-base-sized models (random weights, real tokenizers from ../shared when present) at batch 100
+For mBERT- and XLM-R-base-sized models (random weights, real tokenizers from $HYBRIDLIB_REAL_DATA when given) at batch 100
 of real multilingual text, prints per configuration: median step ms, pairs/s, real tokens/s, achieved TFLOP/s,
 MFU against the matmul rate measured here, the step's matmul floor, peak memory, and the first step's time
 (training start to the first optimizer step's end: what torch.compile adds shows here). A step is timed from one

@@ -189,7 +189,7 @@ def cmd_export_eval(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from hybridlib import provenance, sources, storage
-    from hybridlib.evaluation import encode_task, evaluate_embeddings, load_embeddings
+    from hybridlib.evaluation import check_embeddings, encode_task, evaluate_embeddings, load_embeddings
 
     task = sources.load_task(args.dataset, Path(args.source))
     if args.embeddings:
@@ -198,13 +198,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from hybridlib.encoder import load_encoder
 
         q_emb, c_emb = encode_task(load_encoder(args.model, max_seq_length=args.max_seq_length), task, batch_size=args.batch_size)
+    try:  # before anything is written
+        check_embeddings(task, q_emb, c_emb)
+    except ValueError as e:
+        raise ValueError(f"{args.embeddings or args.model}: {e}") from e
     result, per_query = evaluate_embeddings(task, q_emb, c_emb, n_boot=args.n_boot)
     result["source"] = {"model": args.model, "embeddings": args.embeddings, "dataset_dir": str(args.source)}
     result["environment"] = provenance.environment()
     out = Path(args.out)
     storage.write_json(out, result)
     storage.write_csv_gz(out.with_name(out.stem + "_per_query.csv.gz"), per_query)
-    print(json.dumps({s: {m: round(result[s][m]["mean"], 4) for m in ("map",)} for s in ("mono", "cross", "multi")}))
+    print(json.dumps({s: round(result[s]["map"]["mean"], 4) for s in ("mono", "cross", "multi") if result[s]}))
     return 0
 
 

@@ -16,7 +16,16 @@ from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "configs"
+# the shipped profiles: configs/ in a checkout (editable install), hybridlib/configs/ inside an installed package
+CONFIG_DIR = next((d for d in (Path(__file__).resolve().parent / "configs", REPO_ROOT / "configs") if d.is_dir()), REPO_ROOT / "configs")
+
+
+def default_home() -> Path:
+    """Where data/, results/ and figures/ go without HYBRIDLIB_HOME: the checkout, or for an installed package the
+    current folder."""
+    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+
+
 TRAIN_SOURCES = ("synthetic", "squad-translate-train", "xquad-r-train")
 MTOP_SOURCES = ("release", "xsemplr")  # the MTOP zip, or XSemPLR's parallel subset (`mtop.XSemPLR`)
 EVAL_DATASETS = ("synthetic", "xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")
@@ -142,29 +151,91 @@ def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
         raise ValueError(f"{path}: {e}") from e
 
 
+TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "mirror")
+EVAL_KEYS = ("batch_size", "precision", "n_boot")
+
+
+def check_keys(section: str, given: dict, allowed: tuple[str, ...] | list[str], required: tuple[str, ...] = ()) -> None:
+    """Raise ValueError naming the first unknown key of a profile section (with the closest allowed name) or the
+    first missing required one.
+
+    Args:
+        section: where the keys are, for the message (``train``, ``data``, ``the profile``).
+        given: the section as read from the YAML.
+        allowed: every key the section may hold.
+        required: the keys it must hold.
+    """
+    import difflib
+
+    if not isinstance(given, dict):
+        raise ValueError(f"{section} must be a mapping of keys to values, got {type(given).__name__} {given!r}")
+    for key in given:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown key {key!r} in {section}; {hint}allowed: {sorted(allowed)}")
+    missing = [key for key in required if key not in given]
+    if missing:
+        raise ValueError(f"{section} lacks {missing[0]!r}; required: {list(required)}")
+
+
+def _typed(section: str, values: dict, types: dict[str, type]) -> dict:
+    """`values`, each known key checked against its type (an int passes for a float; a bool never for a number)."""
+    for key, value in values.items():
+        want = types.get(key)
+        if want is None or value is None:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, want) if want in (bool, str) else number and (want is float or isinstance(value, int))
+        if not ok:
+            raise ValueError(f"{section}.{key} must be {want.__name__}, got {type(value).__name__} {value!r}")
+    return values
+
+
+def _train_settings(raw: dict) -> TrainSettings:
+    import dataclasses
+    import typing
+
+    fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
+    check_keys("train", raw, list(fields), required=("steps", "batch_size"))
+    hints = typing.get_type_hints(TrainSettings)
+    types = {name: hint for name, hint in hints.items() if hint in (int, float, bool, str)}
+    return TrainSettings(**_typed("train", raw, types))
+
+
 def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
-    known = {"name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "mirror"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"unknown keys {unknown}; allowed: {sorted(known)}")
+    """Validate a profile's YAML mapping into a `Profile`; the first mistake raises ValueError in one line."""
+    check_keys("the profile", raw, TOP_KEYS, required=("name", "data", "models", "strategies", "seeds", "train"))
     data = raw["data"]
+    check_keys("data", data, ("train", "train_languages", "eval", "held_out_every", "passage_context", "mtop_source", "mtop_max_items"),
+               required=("train", "train_languages", "eval"))
     if data["train"] not in TRAIN_SOURCES:
         raise ValueError(f"data.train must be one of {list(TRAIN_SOURCES)}, got {data['train']!r}")
     bad = sorted(set(data["eval"]) - set(EVAL_DATASETS))
     if bad:
         raise ValueError(f"data.eval has unknown datasets {bad}; choose from {list(EVAL_DATASETS)}")
+    _check_languages(data)
     split = _data_split(data)
+    if not isinstance(raw["models"], dict) or not raw["models"]:
+        raise ValueError("models must name at least one model: models: {NAME: {source: HUB_ID_OR_FOLDER}}")
     models = tuple(_model_spec(k, v) for k, v in raw["models"].items())
+    if not raw["strategies"]:
+        raise ValueError("strategies must list at least one strategy (off-the-shelf, en, xx-mixed, xx-mono, xy, hybrid-ALPHA)")
     strategies = tuple(Strategy.parse(str(s)) for s in raw["strategies"])
-    seeds = tuple(int(s) for s in raw["seeds"])
-    if not seeds:
-        raise ValueError("seeds must list at least one seed")
+    if not isinstance(raw["seeds"], list) or not raw["seeds"]:
+        raise ValueError(f"seeds must list at least one seed, e.g. [0, 1, 2]; got {raw['seeds']!r}")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in raw["seeds"]):
+        raise ValueError(f"seeds must be integers >= 0, got {raw['seeds']!r}")
+    seeds = tuple(raw["seeds"])
     one_seed = tuple(Strategy.parse(str(s)).label for s in raw.get("one_seed") or [])
     stray = sorted(set(one_seed) - {s.label for s in strategies})
     if stray:
         raise ValueError(f"one_seed names {stray}, which are not among the strategies {[s.label for s in strategies]}")
     sweeps = tuple((s["model"], tuple(Strategy.parse(str(x)) for x in s["strategies"])) for s in raw.get("sweeps") or [])
-    evaluation = raw.get("eval") or {}
+    evaluation = _typed("eval", raw.get("eval") or {}, {"batch_size": int, "precision": str, "n_boot": int})
+    check_keys("eval", evaluation, EVAL_KEYS)
+    if evaluation.get("batch_size", 1) < 1 or evaluation.get("n_boot", 1) < 1:
+        raise ValueError(f"eval.batch_size and eval.n_boot must be >= 1, got {evaluation}")
     if evaluation.get("precision", "auto") not in PRECISIONS:
         raise ValueError(f"eval.precision must be one of {list(PRECISIONS)}, got {evaluation['precision']!r}")
     profile = Profile(
@@ -176,7 +247,7 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         models=models,
         strategies=strategies,
         seeds=seeds,
-        train=TrainSettings(**raw["train"]),
+        train=_train_settings(raw["train"]),
         eval_batch_size=int(evaluation.get("batch_size", 128)),
         eval_precision=str(evaluation.get("precision", "auto")),
         n_boot=int(evaluation.get("n_boot", 1000)),
@@ -192,12 +263,27 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
     return profile
 
 
+# The languages each training source has (the synthetic world's: `synthetic.WorldSpec`'s default)
+TRAIN_SOURCE_LANGUAGES = {
+    "squad-translate-train": ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh"),
+    "xquad-r-train": ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"),
+}
+
+
+def _check_languages(data: dict) -> None:
+    languages = data["train_languages"]
+    if not isinstance(languages, list) or not languages:
+        raise ValueError(f"data.train_languages must list at least one language, got {languages!r}")
+    have = TRAIN_SOURCE_LANGUAGES.get(data["train"])
+    outside = [lang for lang in languages if have and lang not in have]
+    if outside:
+        raise ValueError(f"data.train_languages has {outside}, which {data['train']} does not have; it has {list(have)}")
+    if not isinstance(data["eval"], list) or not data["eval"]:
+        raise ValueError(f"data.eval must list at least one dataset from {list(EVAL_DATASETS)}, got {data['eval']!r}")
+
+
 def _data_split(data: dict) -> dict:
     """The data keys beyond train/eval/languages, checked: the XQuAD-R article split, passage context, MTOP source."""
-    known = {"train", "train_languages", "eval", "held_out_every", "passage_context", "mtop_source", "mtop_max_items"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"data has unknown keys {unknown}; allowed: {sorted(known)}")
     every = int(data.get("held_out_every", 3 if data["train"] == "xquad-r-train" else 0))
     if data["train"] == "xquad-r-train" and every < 2:
         raise ValueError(f"data.held_out_every must be >= 2 with xquad-r-train (1 would hold out every article), got {every}")

@@ -135,16 +135,25 @@ def load_encoder(
         revision: the hub commit to load (None: the default branch).
 
     Raises:
-        ValueError: the checkpoint pools otherwise than by the mean.
+        ValueError: a folder without weights, a tokenizer larger than the model's vocabulary, or a checkpoint that
+            pools otherwise than by the mean.
     """
     import torch
     from sentence_transformers import SentenceTransformer
 
     # cuDNN's attention builds an execution plan for every new input shape; our batches change length every
-    # step, and on an H200 those builds made steps 2-3x slower until every shape had been seen (README "Speed").
+    # step, and on an H200 those builds made steps 2-3x slower until every shape had been seen (docs/speed.md).
     # Without it, SDPA picks flash or memory-efficient kernels, which need no per-shape plan.
     torch.backends.cuda.enable_cudnn_sdp(False)
+    folder = Path(name_or_path)
+    if folder.is_dir() and not any((folder / name).is_file() for name in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
+        raise ValueError(f"{folder}: a model folder without weights (no model.safetensors or pytorch_model.bin); "
+                         "copy or build the whole folder again")
     model = SentenceTransformer(str(name_or_path), device=device, revision=revision, prompts=dict(PROMPTS))
+    vocab, rows = len(model.tokenizer), model[0].auto_model.get_input_embeddings().num_embeddings
+    if vocab > rows:  # token ids past the embedding matrix: another model's tokenizer
+        raise ValueError(f"{name_or_path}: its tokenizer has {vocab} tokens but the model embeds only {rows}; the "
+                         "tokenizer files belong to another model: copy the model's own")
     if max_seq_length is not None:  # never past the model's own limit (position embeddings)
         model.max_seq_length = min(max_seq_length, model.max_seq_length or max_seq_length)
     mode = model[1].get_config_dict().get("pooling_mode") if len(model) > 1 else None
@@ -211,7 +220,7 @@ def encode(
     What differs is the pipeline: with `workers` > 0, dataloader processes tokenize the next batches while
     the device runs this one, and the embeddings stay on the device until the end instead of being copied
     back (a synchronisation) after every batch; texts already `tokenize`d skip tokenizing altogether. On an
-    H200, `model.encode` was host-bound at 9-10 % of the matmul rate (README "Speed"). On a GPU, `precision`
+    H200, `model.encode` was host-bound at 9-10 % of the matmul rate (docs/speed.md). On a GPU, `precision`
     "auto" runs the matmuls under bf16 autocast (fp16 where bf16 is unsupported); weights, layer norms and
     pooled embeddings stay float32. "fp32" turns that off; a CPU computes in fp32 unless `precision` is "bf16".
 
@@ -276,7 +285,7 @@ def _batches(model: SentenceTransformer, texts: list[str], kind: str, batch_size
 
 # most tokenizing processes per GPU, for training's dataloader and for `encode`. One process needs 125-285 ms for
 # a training batch of 100 XQuAD-R pairs with XLM-R's tokenizer (benchmarks/loader.py, one core), so 2 workers
-# alone would hold a step to 63-143 ms, slower than the GPU step this project aims for (README "Speed").
+# alone would hold a step to 63-143 ms, slower than the GPU step this project aims for (docs/speed.md).
 TOKENIZING_WORKERS = 8
 
 

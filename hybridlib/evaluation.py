@@ -50,6 +50,36 @@ def _as_slice(index: np.ndarray) -> slice | np.ndarray:
     return index
 
 
+def check_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> None:
+    """Raise ValueError, in one line, where embeddings cannot be scored: not a 2-D float array, a row count other
+    than the task's, dimensions that differ, a NaN or inf, or an all-zero row (no direction to compare).
+
+    Args:
+        task: the task the embeddings were made for.
+        q_emb: (n_queries, dim), in task order.
+        c_emb: (n_candidates, dim), in task order.
+    """
+    for kind, emb, n in (("query", q_emb, len(task.queries)), ("candidate", c_emb, len(task.candidates))):
+        if not isinstance(emb, np.ndarray) or emb.ndim != 2 or emb.dtype.kind != "f":
+            shape = getattr(emb, "shape", None)
+            raise ValueError(f"{kind} embeddings must be a 2-D float array (n, dim), got {type(emb).__name__} "
+                             f"{getattr(emb, 'dtype', '')} of shape {shape}; save them as float32 (n, dim)")
+        if len(emb) != n:
+            plural = {"query": "queries", "candidate": "candidates"}[kind]
+            raise ValueError(f"{len(emb)} {kind} embeddings, but task {task.name} has {n} {plural}; encode every one, in export order")
+        bad = np.flatnonzero(~np.isfinite(emb).all(axis=1))
+        if len(bad):
+            raise ValueError(f"{len(bad)} {kind} embeddings hold NaN or inf (first: row {bad[0]}); the encoder diverged or the "
+                             "file is damaged: encode again")
+        zero = np.flatnonzero(~emb.any(axis=1))
+        if len(zero):
+            raise ValueError(f"{len(zero)} {kind} embeddings are all zeros (first: row {zero[0]}); a zero vector has no "
+                             "cosine similarity: encode again")
+    if q_emb.shape[1] != c_emb.shape[1]:
+        raise ValueError(f"query embeddings have {q_emb.shape[1]} dimensions, candidate embeddings {c_emb.shape[1]}; "
+                         "encode both with the same model")
+
+
 def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> pd.DataFrame:
     """One row per (query, setting) with every metric; ``target`` is the pool's language ('all' for Mul).
 
@@ -64,11 +94,7 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
         Mul pool leaves the query's language out); a row per query and pool of the task's settings (each target
         language, and 'all' for Mul).
     """
-    if len(q_emb) != len(task.queries) or len(c_emb) != len(task.candidates):
-        raise ValueError(
-            f"embeddings have {len(q_emb)} queries / {len(c_emb)} candidates, the task "
-            f"{task.name} has {len(task.queries)} / {len(task.candidates)}; encode in export order"
-        )
+    check_embeddings(task, q_emb, c_emb)
     q_lang = np.array([q.lang for q in task.queries])
     c_lang = np.array([c.lang for c in task.candidates])
     frames = []
@@ -218,7 +244,14 @@ def load_embeddings(in_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
         path = in_dir / f"{name}.npy"
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing; an embeddings folder holds queries.npy and candidates.npy (float32, export order)")
-        arr = np.load(path).astype(np.float32)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise ValueError(f"{path}: not a readable .npy file ({e}); write it again with numpy.save") from e
+        if arr.dtype.kind != "f":
+            raise ValueError(f"{path}: dtype {arr.dtype}, not floating point; save the embeddings as float32")
+        arr = arr.astype(np.float32)
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
-        arrays.append(arr / np.where(norms > 0, norms, 1))  # cosine similarity, whatever the encoder wrote
+        with np.errstate(invalid="ignore"):  # inf rows turn NaN here; check_embeddings names them
+            arrays.append(arr / np.where(norms > 0, norms, 1))  # cosine similarity, whatever the encoder wrote
     return arrays[0], arrays[1]

@@ -20,13 +20,9 @@ import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from hybridlib import storage  # noqa: E402
+from hybridlib.claims import CLAIMS, claims_column, claims_table, comparisons_frame, paper_gap  # noqa: E402
 from hybridlib.results import (  # noqa: E402
-    CLAIMS,
     COMPARED,
-    claims_column,
-    claims_table,
-    comparisons_frame,
-    paper_gap,
     per_language,
     query_comparisons,
     read_summary,
@@ -382,13 +378,13 @@ def _ci_bars(ax: plt.Axes, query: pd.DataFrame, seeds: pd.DataFrame, y: np.ndarr
 
 
 def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
-    """The paper's claims as effect sizes: a panel per claim (`results.CLAIMS`), a row per (dataset, model), each
+    """The paper's claims as effect sizes: a panel per claim (`claims.CLAIMS`), a row per (dataset, model), each
     hybrid − the other strategy signed so that right is the side the paper reports, with its 95 % CI over the
     queries (thick) and across seeds (thin), zero, and the paper's own XLM-R gap (red ×) where it reports the
-    dataset (`results.paper_gap`).
+    dataset (`claims.paper_gap`).
 
     Args:
-        frame: `results.comparisons_frame`'s frame.
+        frame: `claims.comparisons_frame`'s frame.
         profile: the profile's name, for the title.
     """
     claims = frame[(frame["claim"] != "") & (frame["languages"] == "all")]
@@ -416,12 +412,12 @@ def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
 
 
 def claims_grid(claims: pd.DataFrame, profile: str) -> Figure:
-    """`results.claims_table` as a grid: a row per claim, a column per (dataset, model), each cell coloured by
+    """`claims.claims_table` as a grid: a row per claim, a column per (dataset, model), each cell coloured by
     where the CI across training seeds lies (green: the paper's side of zero, red: the other side, grey: it holds
     zero or there is none) and labelled with the difference and both marks.
 
     Args:
-        claims: `results.claims_table`'s frame.
+        claims: `claims.claims_table`'s frame.
         profile: the profile's name, for the title.
     """
     codes = {"✓": 1.0, "✗": -1.0, "~": 0.0, "·": 0.0}

@@ -1,16 +1,18 @@
 """The study's stages, each idempotent: prepare data, fine-tune every run, evaluate every run.
 
 The notebooks call these; each stage skips work whose outputs exist for the same resolved config, and
-writes its outputs atomically, so an interrupted stage resumes where it stopped.
+writes its outputs atomically, so an interrupted stage resumes where it stopped. Each holds the home's lock
+(`storage.home_lock`) while it writes. What the notebooks display besides is in `inspection`; the time
+estimates of `hybridlib plan` are at the end of this module.
 
-Layout (``HYBRIDLIB_HOME`` moves it, e.g. to Google Drive on Colab; default: the repository):
+Layout (`layout.Paths`; ``HYBRIDLIB_HOME`` moves it, e.g. to Google Drive on Colab; default: the repository):
 
     data/<profile>/train/                        training set (datasets Arrow)
     data/<profile>/eval/<dataset>/               queries.jsonl, candidates.jsonl
     data/<profile>/models/smoke/                 the smoke encoder (smoke profile only)
     results/<profile>/runs/<model>/<strategy>/seed<N>/   config.json, environment.json, base_model.json, model/, train_log.json
     results/<profile>/eval/<dataset>/<model>/<strategy>/seed<N>/   config.json, metrics.json, per_query.csv.gz
-    results/<profile>/summary.csv, tables/*.md   built by `results`
+    results/<profile>/summary.csv, tables/*.md   built by `results` and `tables`
     figures/<profile>/*.png                      built by `figures`
 """
 
@@ -19,14 +21,15 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
 from hybridlib import provenance, records, storage
-from hybridlib.config import REPO_ROOT, SMOKE_MODEL, Profile, RunSpec
-from hybridlib.results import headline, read_summary
+from hybridlib.config import SMOKE_MODEL, Profile, RunSpec
+from hybridlib.layout import Paths
+from hybridlib.results import headline
 
 
 def quiet_progress_bars() -> None:
@@ -39,36 +42,46 @@ def quiet_progress_bars() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-@dataclass(frozen=True)
-class Paths:
-    root: Path
-    profile: str
-
-    @classmethod
-    def for_profile(cls, profile: Profile, root: str | Path | None = None) -> Paths:
-        return cls(Path(root or os.environ.get("HYBRIDLIB_HOME") or REPO_ROOT), profile.name)
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data" / self.profile
-
-    @property
-    def results(self) -> Path:
-        return self.root / "results" / self.profile
-
-    @property
-    def figures(self) -> Path:
-        return self.root / "figures" / self.profile
-
-    def run_dir(self, run: RunSpec) -> Path:
-        return self.results / "runs" / run.model.name / run.strategy.label / f"seed{run.seed}"
-
-    def eval_dir(self, dataset: str, run: RunSpec) -> Path:
-        return self.results / "eval" / dataset / run.model.name / run.strategy.label / f"seed{run.seed}"
-
-
 def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
     """Build the training set, the evaluation tasks and (smoke) the encoder; returns rows per split and language."""
+    with storage.home_lock(paths.root):
+        return _prepare(profile, paths)
+
+
+def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again);
+    a base-size profile with runs to train stops at once on a machine without a GPU (`cpu_refusal`), and so does
+    a second process writing under the same home (`storage.home_lock`).
+
+    Args:
+        profile: the profile (training settings and languages).
+        paths: where the training set is read and the runs are written.
+        runs: the runs to train; None: all of the profile's. Off-the-shelf runs are passed over.
+
+    Returns:
+        One status row per run: ``run``, ``status`` ('trained' or 'skipped') and ``seconds``.
+    """
+    with storage.home_lock(paths.root):
+        return _train_all(profile, paths, runs)
+
+
+def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """Evaluate every run on every evaluation dataset of the profile; skips results that exist for the same config.
+
+    Args:
+        profile: the profile (datasets, evaluation batch size and precision, bootstrap draws).
+        paths: where the prepared datasets and the trained runs are read and the results written.
+        runs: the runs to evaluate; None: all of the profile's.
+
+    Returns:
+        One status row per run: ``run`` and ``datasets`` (how many were evaluated now).
+    """
+    with storage.home_lock(paths.root):
+        return _evaluate_all(profile, paths, runs)
+
+
+def _prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
+    """`prepare` under the lock."""
     from hybridlib import synthetic
 
     quiet_progress_bars()
@@ -154,22 +167,34 @@ def run_config(profile: Profile, run: RunSpec) -> dict:
 
 
 def _is_done(out_dir: Path, config: dict, product: str) -> bool:
+    """Whether `out_dir` holds `product` (``model`` or ``metrics.json``) made under `config`. A product that is
+    damaged (a model folder without weights, a metrics.json that does not parse, a missing per_query.csv.gz) is
+    not done: it is made again, and the line printed says why."""
     path = out_dir / "config.json"
-    return (out_dir / product).exists() and path.exists() and storage.read_json(path) == config
+    if not (out_dir / product).exists() or not path.exists() or storage.read_json(path) != config:
+        return False
+    damage = _damage(out_dir, product)
+    if damage:
+        print(f"{out_dir / product}: {damage}; making it again", flush=True)
+    return not damage
 
 
-def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again);
-    a base-size profile with runs to train stops at once on a machine without a GPU (`cpu_refusal`).
+def _damage(out_dir: Path, product: str) -> str | None:
+    if product == "model":
+        if not any((out_dir / "model" / name).is_file() for name in provenance.WEIGHT_FILES):
+            return "no weights file"
+        return None
+    if not (out_dir / "per_query.csv.gz").is_file():
+        return "per_query.csv.gz is missing"
+    try:
+        storage.read_json(out_dir / product)
+    except ValueError:
+        return "not valid JSON"
+    return None
 
-    Args:
-        profile: the profile (training settings and languages).
-        paths: where the training set is read and the runs are written.
-        runs: the runs to train; None: all of the profile's. Off-the-shelf runs are passed over.
 
-    Returns:
-        One status row per run: ``run``, ``status`` ('trained' or 'skipped') and ``seconds``.
-    """
+def _train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """`train_all` under the lock."""
     from hybridlib.training import train_run
 
     quiet_progress_bars()
@@ -224,17 +249,8 @@ def _torchrun(profile: Profile, paths: Paths, run: RunSpec, gpus: int) -> None:
     subprocess.run(command, check=True)
 
 
-def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Evaluate every run on every evaluation dataset of the profile; skips results that exist for the same config.
-
-    Args:
-        profile: the profile (datasets, evaluation batch size and precision, bootstrap draws).
-        paths: where the prepared datasets and the trained runs are read and the results written.
-        runs: the runs to evaluate; None: all of the profile's.
-
-    Returns:
-        One status row per run: ``run`` and ``datasets`` (how many were evaluated now).
-    """
+def _evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """`evaluate_all` under the lock."""
     from hybridlib.encoder import load_encoder
     from hybridlib.evaluation import REPORTED, encode_task, evaluate_embeddings
 
@@ -281,88 +297,6 @@ def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFram
     storage.write_json(out_dir / "environment.json", provenance.environment())
     storage.write_csv_gz(out_dir / "per_query.csv.gz", per_query)
     storage.write_json(out_dir / "metrics.json", result)
-
-
-def example_group(paths: Paths, index: int = 0) -> pd.DataFrame:
-    """The rows of one parallel group of the training set (every language), for display."""
-    import pyarrow.compute as pc
-
-    rows = records.load_training_set(paths.data / "train")
-    pair_ids = rows.with_format("arrow")["pair_id"]
-    match = pc.equal(pair_ids, pair_ids[index])  # an Arrow scan: no Python pass over the rows
-    group = rows.select(pc.indices_nonzero(match).to_pylist()).to_pandas()
-    return group[["pair_id", "lang", "query", "passage"]].set_index(["pair_id", "lang"])
-
-
-def best_run(profile: Profile, paths: Paths, dataset: str) -> RunSpec:
-    """The trained run with the highest Mul mAP on `dataset` (off-the-shelf if nothing is trained).
-
-    Args:
-        profile: the profile whose runs are searched.
-        paths: where ``summary.csv`` is read.
-        dataset: the evaluation dataset ranked on.
-    """
-    summary = read_summary(paths.results)
-    part = summary[summary["dataset"] == dataset].sort_values("multi_map", ascending=False)
-    top = part.iloc[0]
-    return next(r for r in profile.runs() if (r.model.name, r.strategy.label, r.seed) == (top["model"], top["strategy"], top["seed"]))
-
-
-def show_top_k(profile: Profile, paths: Paths, *, n_queries: int = 3, k: int = 5) -> pd.DataFrame:
-    """Top-k candidates from the multilingual pool for a few queries of the first dataset (faiss search), by
-    `best_run`'s model.
-
-    Args:
-        profile: the profile; its first evaluation dataset is searched.
-        paths: where the dataset, ``summary.csv`` and the model are read.
-        n_queries: queries shown, spread evenly over the dataset.
-        k: candidates shown per query.
-
-    Returns:
-        One row per (query, rank): score, candidate and whether it is relevant.
-    """
-    import faiss
-
-    from hybridlib.encoder import load_encoder
-    from hybridlib.evaluation import encode_task
-
-    dataset = profile.eval_datasets[0]
-    task = records.RetrievalTask.read(paths.data / "eval" / dataset)
-    run = best_run(profile, paths, dataset)
-    weights = paths.run_dir(run) / "model" if run.strategy.trains else model_source(run, paths)
-    step = max(1, len(task.queries) // n_queries)
-    task.queries = task.queries[::step][:n_queries]
-    model = load_encoder(weights, max_seq_length=profile.train.max_seq_length)
-    q_emb, c_emb = encode_task(model, task, batch_size=profile.eval_batch_size, precision=profile.eval_precision)
-    index = faiss.IndexFlatIP(c_emb.shape[1])  # exact inner product = cosine on normalised embeddings
-    index.add(c_emb)
-    scores, ids = index.search(q_emb, k)
-    rows = []
-    for q, score_row, id_row in zip(task.queries, scores, ids):
-        for rank, (score, j) in enumerate(zip(score_row, id_row), start=1):
-            c = task.candidates[j]
-            rows.append({"query": f"[{q.lang}] {q.text}", "rank": rank, "score": round(float(score), 3),
-                         "candidate": f"[{c.lang}] {c.text}", "relevant": q.key in c.keys})
-    print(f"model: {run.key}")
-    return pd.DataFrame(rows).set_index(["query", "rank"])
-
-
-def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
-    """figures/<profile>/batch_composition.png: pairs per (query, passage) language for each strategy."""
-    from hybridlib import figures
-    from hybridlib.samplers import BatchPlan, composition, index_from_pair_dataset
-    from hybridlib.training import pair_dataset
-
-    pairs = pair_dataset(records.load_training_set(paths.data / "train"), profile.train_languages, hard_negatives=False)
-    index = index_from_pair_dataset(pairs)
-    counts = {}
-    for strategy in profile.strategies:
-        if strategy.trains:
-            plan = BatchPlan(index, strategy, profile.train.batch_size, seed=0)
-            counts[strategy.label] = composition(plan, profile.train.steps)
-    title = (f"Training pairs per (query, passage) language over {profile.train.steps} steps of "
-             f"{profile.train.batch_size} · profile {profile.name} · data {profile.train_source}")
-    return figures.save(figures.batch_composition(counts, profile.train_languages, title), paths.figures / "batch_composition.png")
 
 
 # Seconds per optimizer step (docs/speed.md), at `_REFERENCE_BATCH` pairs: smoke BERT on a 2-core CPU at batch 32
@@ -438,7 +372,7 @@ def detected_device() -> str:
 
 
 def duration_text(seconds: float) -> str:
-    """A rough duration as `estimate_minutes` (and README "Speed") prints it: ~N min, ~N.N h, or ~N days."""
+    """A rough duration as `estimate_minutes` (and docs/speed.md) prints it: ~N min, ~N.N h, or ~N days."""
     if seconds < 3600:
         return f"~{seconds / 60:.0f} min"
     return f"~{seconds / 3600:.1f} h" if seconds < 3 * 86400 else f"~{seconds / 86400:.0f} days"
@@ -469,5 +403,5 @@ def cpu_refusal(profile: Profile) -> str | None:
         return None
     days = training_seconds(profile, "cpu") / 86400
     return (f"profile {profile.name}: fine-tunes base-size encoders, ~{days:.0f} days of training on this machine, "
-            "which has no GPU (README 'Speed'); run it on a GPU machine (on Colab: Runtime > Change runtime type > "
+            "which has no GPU (docs/speed.md); run it on a GPU machine (on Colab: Runtime > Change runtime type > "
             "GPU, profile colab), or set HYBRIDLIB_ALLOW_CPU=1 to run it here anyway")

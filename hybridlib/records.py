@@ -136,7 +136,12 @@ def load_training_set(path: str | Path) -> Dataset:
     path = Path(path)
     if not (path / "dataset_info.json").exists():
         raise FileNotFoundError(f"{path}: no prepared training set; run notebook 01 (or `hybridlib prepare`) first")
-    dataset = load_from_disk(str(path))
+    try:
+        dataset = load_from_disk(str(path))
+        dataset.data.validate(full=True)  # a file cut short fails here, not in the middle of training
+    except Exception as e:  # pyarrow, datasets and OS errors alike: all mean the folder is damaged
+        raise ValueError(f"{path}: damaged training set ({type(e).__name__}: {str(e)[:120]}); delete the folder and "
+                         "rerun notebook 01 (or `hybridlib prepare`)") from e
     missing = [c for c in TRAIN_COLUMNS if c not in dataset.column_names]
     if missing:
         raise ValueError(f"{path}: training set lacks columns {missing}; delete it and prepare it again")

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from hybridlib import download, lareqa, mtop, records, registry, squad, storage
 from hybridlib.records import RetrievalTask
 
-if TYPE_CHECKING:  # annotations only (pipeline imports this module)
+if TYPE_CHECKING:  # annotations only
     from hybridlib.config import Profile
-    from hybridlib.pipeline import Paths
+    from hybridlib.layout import Paths
 
 
 def cache_dir(root: Path) -> Path:

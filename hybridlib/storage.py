@@ -32,9 +32,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(e, path) from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """An OSError that names the file being written and the fix (a full disk raises one that names neither)."""
+    why = error.strerror or str(error)
+    return OSError(error.errno, f"{path}: not written ({why}); nothing partial was left: free space or fix the folder's "
+                                "permissions, then rerun (finished steps are kept)")
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -106,6 +116,56 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _named(e, path) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+LOCK_NAME = ".hybridlib.lock"
+
+
+@contextmanager
+def home_lock(root: str | Path) -> Iterator[None]:
+    """Hold ``<root>/.hybridlib.lock`` while a stage writes under `root`, so that two runs never interleave their
+    writes: a second process stops at once with a message naming the first. The lock is the operating system's
+    (``flock``), so it is released when its process ends, however it ends; the file itself stays behind, harmless.
+    Re-entrant within a process; torchrun's workers (``LOCAL_RANK`` set) take no lock, their launcher holds it.
+
+    Raises:
+        RuntimeError: another process holds the lock.
+    """
+    import fcntl
+    import sys
+
+    root = Path(root)
+    key = str(root.resolve())
+    if key in _HELD or "LOCAL_RANK" in os.environ:  # a stage inside a stage, or a torchrun worker
+        yield
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_NAME
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the lock's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RuntimeError(f"{root}: in use by {holder}; wait for it to finish (or stop it), or set HYBRIDLIB_HOME to "
+                           "another folder") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} ({' '.join(sys.argv)[:120]})")
+    handle.flush()
+    _HELD.add(key)
+    try:
+        yield
+    finally:
+        _HELD.discard(key)
+        handle.close()  # releases the lock
+
+
+_HELD: set[str] = set()

@@ -52,7 +52,7 @@ class TrainSettings:
     loader_workers: int | None = None  # tokenizing processes; None: up to 8 on CUDA (overlaps the GPU step), 0 on CPU
     mix_sources: bool = False  # each batch from one source dataset, drawn proportionally to its size
     # keep the word-embedding matrix fixed: 96 M of mE5-small's 118 M parameters, so on a CPU the step skips
-    # their gradient and AdamW update (the small profile's reason: README "Decisions")
+    # their gradient and AdamW update (the small profile's reason: docs/decisions.md)
     freeze_word_embeddings: bool = False
 
     def __post_init__(self) -> None:
@@ -269,7 +269,7 @@ def compile_layers(model: SentenceTransformer) -> int:
     """torch.compile each transformer layer of a `load_encoder` model in place ("regional compilation").
 
     The layers share one compiled graph (their code is the same and their weights are graph inputs), so
-    compiling costs one layer's forward and backward instead of the whole model's (README "Speed" has the
+    compiling costs one layer's forward and backward instead of the whole model's (docs/speed.md has the
     measured compile times). Embeddings, masks and pooling stay eager. Compiled for symbolic batch size and
     length from the start, since both change every batch; a batch without padding (no attention mask) and
     the trainer's no-grad model-card examples compile once more each. One PyTorch 2.13 exception, seen on CPU:
@@ -313,7 +313,7 @@ def make_loss(model: SentenceTransformer, settings: TrainSettings, *, gather: bo
 
 
 def _loader_workers(requested: int | None) -> int:
-    """Dataloader worker processes: tokenizing in workers overlaps it with the GPU step (README "Speed")."""
+    """Dataloader worker processes: tokenizing in workers overlaps it with the GPU step (docs/speed.md)."""
     import torch
 
     if requested is not None:

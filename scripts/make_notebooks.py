@@ -36,39 +36,60 @@ NOTEBOOKS = {
     "01_data_prep.ipynb": [
         ("md", "# 01 · Data preparation\n\n{badge}\n\n"
                "Builds everything the later notebooks read: the **training set** (one row per parallel group and language: "
-               "question, answer sentence with its paragraph as context, optional hard negative), the **evaluation tasks** "
-               "(queries and sentence candidates, LAReQA style) and, for the smoke profile, the **smoke encoder**.\n\n"
-               "Why: every batching strategy must train on exactly the same rows, and no evaluation item may leak into "
-               "training. Preparation is idempotent: outputs that exist are kept."),
+               "a question and the sentence that answers it, with its paragraph as context unless the profile says "
+               "otherwise, and an optional hard negative), the **evaluation tasks** (queries and sentence candidates, "
+               "LAReQA style, and MTOP's utterances) and, for the smoke profile, the **smoke encoder**.\n\n"
+               "Every batching strategy trains on exactly these rows, and no evaluation item is ever trained on. "
+               "Preparation is idempotent: outputs that exist are kept."),
         ("code", COLAB),
         ("params", PARAMETERS),
         ("code", SETUP),
-        ("md", "## Prepare\n\nDownloads (paper profile), verifies, parses and stores. Rows per split and language:"),
+        ("md", "## Rows per split and language\n\nDownloads (real profiles) are verified against pinned sizes and sha256, "
+               "parsed and stored. `train` counts parallel groups per language; each evaluation dataset its queries and "
+               "candidates."),
         ("code", "from hybridlib.pipeline import prepare\n\nprepare(cfg, paths)"),
-        ("md", "## One parallel group\n\nThe same question and answer passage in every training language. "
-               "Rows of one group are never in the same batch: a translation would be a false negative."),
-        ("code", "from hybridlib.pipeline import example_group\n\nexample_group(paths)"),
+        ("md", "## One parallel group\n\nThe same question and answer in every training language: one group. "
+               "A batch never holds two rows of one group, since a translation of the answer would count as a wrong "
+               "answer (a false negative)."),
+        ("code", "from hybridlib.inspection import example_group\n\nexample_group(paths)"),
+        ("md", "## What is held out, and why\n\nEvaluation is zero-shot: no strategy sees an evaluation question, sentence "
+               "or utterance. The languages no strategy trains on (`unseen`) show whether what a strategy learns "
+               "carries over to languages it never saw."),
+        ("code", "from hybridlib.inspection import held_out\n\nheld_out(cfg, paths)"),
     ],
     "02_finetune.ipynb": [
         ("md", "# 02 · Fine-tuning with each batching strategy\n\n{badge}\n\n"
                "Fine-tunes every (model, strategy, seed) of the profile with the sentence-transformers trainer and "
-               "in-batch-negative InfoNCE (scale 20). Only the batch sampler differs between runs: same data, steps, "
-               "batch size and learning rate.\n\n"
+               "in-batch-negative InfoNCE (scale 20): each query's passage is scored against every other passage of "
+               "the batch. Only the batch sampler differs between runs: same data, steps, batch size and learning rate. "
+               "So what a strategy changes is *which* passages a query must beat: passages in its own language "
+               "(xx-mono), in other languages (xy), or either, batch by batch (hybrid).\n\n"
                "| strategy | every batch |\n|---|---|\n"
                "| en | English query, English passage |\n"
                "| xx-mixed | monolingual pairs, languages mixed within the batch |\n"
-               "| xx-mono | one language for the whole batch |\n"
+               "| xx-mono | one language for the whole batch, drawn uniformly |\n"
                "| xy | query and passage in different languages |\n"
                "| hybrid(α) | xx-mono with probability α, else xy |\n\n"
                "Runs that finished before are skipped; an interrupted run resumes from its last checkpoint."),
         ("code", COLAB),
         ("params", PARAMETERS),
         ("code", SETUP),
+        ("md", "## One batch of each strategy\n\nThe first rows of the first batch each strategy draws (seed 0), decoded: "
+               "the languages of its queries and passages, and their texts."),
+        ("code", "from hybridlib.inspection import example_batches\n\nexample_batches(cfg, paths)"),
+        ("md", "## Batch composition\n\nTraining pairs per (query language, passage language) over the profile's steps, "
+               "drawn by the same samplers: xx-mono fills the diagonal, xy everything but the diagonal, hybrid both."),
+        ("code", "from IPython.display import Image, display\nfrom hybridlib.inspection import batch_composition_figure\n\n"
+                 "display(Image(filename=str(batch_composition_figure(cfg, paths))))"),
         ("md", "## The runs"),
         ("code", "import pandas as pd\n\npd.DataFrame([{\"model\": r.model.name, \"strategy\": r.strategy.label, \"seed\": r.seed} for r in cfg.runs()])"),
         ("md", "## Train\n\nOne line per run, and the loss every tenth of the run. With more than one GPU visible, each run "
                "goes through `torchrun` (`hybridlib train`)."),
         ("code", "from hybridlib.pipeline import train_all\n\ntrain_all(cfg, paths)"),
+        ("md", "## Loss curves\n\nEach run's training loss, a panel per strategy. The losses of different strategies "
+               "are not comparable with each other: xy's in-batch negatives are in other languages, xx-mono's in the "
+               "query's own, so the same model finds one task harder than the other."),
+        ("code", "from hybridlib.inspection import loss_curve_figure\n\ndisplay(Image(filename=str(loss_curve_figure(cfg, paths))))"),
     ],
     "03_zero_shot_eval.ipynb": [
         ("md", "# 03 · Zero-shot evaluation\n\n{badge}\n\n"
@@ -81,45 +102,48 @@ NOTEBOOKS = {
         ("code", SETUP),
         ("md", "## Evaluate"),
         ("code", "from hybridlib.pipeline import evaluate_all\n\nevaluate_all(cfg, paths)"),
-        ("md", "## Summary: one row per (dataset, model, strategy, seed)\n\nWritten to `results/<profile>/summary.csv`."),
-        ("code", "from hybridlib import results\n\nsummary = results.write_summary(paths.results)\nsummary[[\"dataset\", \"model\", \"strategy\", \"seed\", *results.HEADLINE]].round(3)"),
-        ("md", "## With confidence intervals\n\nMean over seeds; the CI is the 95 % bootstrap interval of the first seed's run."),
-        ("code", "results.ci_table(summary)"),
-        ("md", "## What a model retrieves\n\nTop-5 candidates (faiss, exact inner product) for a few queries of the first dataset, with the best fine-tuned run."),
-        ("code", "from hybridlib.pipeline import show_top_k\n\nshow_top_k(cfg, paths, n_queries=3, k=5)"),
+        ("md", "## The main table, with confidence intervals\n\nMean over seeds per (dataset, model, strategy); in brackets "
+               "the 95 % bootstrap CI over the evaluation queries of the first seed's run. Every row is also in "
+               "`results/<profile>/summary.csv`, one per run."),
+        ("code", "from hybridlib import results, tables\n\nsummary = results.write_summary(paths.results)\ntables.ci_table(summary)"),
+        ("md", "## Per query language\n\nMul mAP per query language and strategy: where fine-tuning helps, and whether "
+               "the languages no strategy trained on (marked `*`) gain as much as the others."),
+        ("code", "from IPython.display import Image, display\nfrom hybridlib.inspection import language_heatmap_figure\n\n"
+                 "for dataset in cfg.eval_datasets:\n    display(Image(filename=str(language_heatmap_figure(cfg, paths, dataset))))"),
+        ("md", "## What a model retrieves\n\nTop-5 candidates of the multilingual pool (faiss, exact inner product) for a few "
+               "queries of the first dataset, with the run of highest Mul mAP. Retrieval across languages shows as "
+               "relevant candidates in other languages than the query's."),
+        ("code", "from hybridlib.inspection import show_top_k\n\nshow_top_k(cfg, paths, n_queries=3, k=5)"),
     ],
     "04_figures.ipynb": [
-        ("md", "# 04 · Tables and figures\n\n{badge}\n\n"
+        ("md", "# 04 · The claims, tables and figures\n\n{badge}\n\n"
                "Reads only result files (`summary.csv`, `metrics.json`, `per_query.csv.gz`) and writes the Markdown "
                "tables (`results/<profile>/tables/`) and PNG figures (`figures/<profile>/`)."),
         ("code", COLAB),
         ("params", PARAMETERS),
         ("code", SETUP),
-        ("md", "## Tables: mean ± sd over seeds; hybrid against each strategy, over the evaluation queries and across training seeds; "
-               "per query language, with the languages no strategy trained on apart. Then `main.md` (and `main.tex`, the same as "
-               "LaTeX): the paper's table, every model and strategy per dataset. Last, `claims.md`: each of the paper's "
-               "claims about hybrid, checked on every dataset and model, with p-values adjusted for the number of claims and "
-               "the smallest gap the training seeds could detect; every comparison is also written to `comparisons.csv`"),
-        ("code", "from IPython.display import Markdown, display\nfrom hybridlib import results\n\nfor path in results.write_tables(paths.results, cfg.name):\n    print(path)\n    if path.suffix == \".md\":\n        display(Markdown(path.read_text()))"),
-        ("md", "### Reading claims.md\n\n"
-               "- A claim holds when its **across-seeds** mark is ✓: another training seed would keep the gap. A ✓ over the "
-               "queries alone says the evaluation set is large enough to see the gap between these runs, not that training "
-               "reproduces it.\n"
-               "- A ~ beside a gap smaller than the detectable one (the third table) means the seeds could not have seen it: "
-               "more seeds (the profile's `seeds:`; finished runs are skipped) can settle it, a conclusion cannot.\n"
-               "- The Holm table says whether a mark survives testing all the claims of its column together.\n"
-               "- The last table reads the \"keeps\" claims (≥, ≤) as non-inferiority: the largest loss each CI leaves "
-               "possible. Fix a margin δ before looking; the claim holds within δ where the across-seeds value is below it.\n"
-               "- `claims_forest.png` below draws the same gaps with both CIs beside the paper's own."),
-        ("md", "## Figures\n\nPer (dataset, model), `__tradeoff.png` is the paper's question in one picture: each strategy on "
-               "Mo against Cr mAP, and on rank distance against Mul mAP, with both axes oriented so that up and right is "
-               "better. Hybrid keeping both strengths would sit in the upper right corner, beyond the dashed α path's ends "
-               "(xy and xx-mono). `__language_pair_differences.png` shows where hybrid gains and loses, per query and "
-               "target language."),
-        ("code", "from IPython.display import Image\nfrom hybridlib import figures\n\nfor path in figures.write_all(paths.results, paths.figures, cfg.name):\n    print(path)\n    display(Image(filename=str(path)))"),
-        ("md", "## Batch composition per strategy\n\nHow many training pairs each (query language, passage language) cell receives over the profile's steps, "
-               "drawn by the same samplers training used (seed 0)."),
-        ("code", "from hybridlib.pipeline import batch_composition_figure\n\npath = batch_composition_figure(cfg, paths)\ndisplay(Image(filename=str(path)))"),
+        ("md", "## Tables\n\nPer (dataset, model): mean ± sd over seeds; hybrid against each strategy, over the evaluation "
+               "queries and across training seeds; per query language. `main.md` (and `main.tex`): the paper's table. "
+               "Every comparison is also in `comparisons.csv`."),
+        ("code", "from IPython.display import Image, Markdown, display\nfrom hybridlib import figures, tables\n\n"
+                 "for path in tables.write_tables(paths.results, cfg.name):\n    print(path)\n"
+                 "display(Markdown((paths.results / \"tables\" / \"main.md\").read_text()))"),
+        ("md", "## The paper's claims\n\nEach claim is the sign the paper reports for hybrid minus xx-mono or xy on one "
+               "metric; ✓ where our 95 % CI lies on the paper's side of zero, ✗ on the other, ~ where it holds zero. "
+               "Read the **across-seeds** mark: it says whether another training seed would keep the gap, while the "
+               "mark over the queries only says the evaluation set is large enough to see it between these runs."),
+        ("code", "claims = paths.results / \"tables\" / \"claims.md\"  # written where the runs include hybrid-0.5\n"
+                 "display(Markdown(claims.read_text() if claims.exists() else \"No hybrid-0.5 runs: no claims to check.\"))"),
+        ("md", "## Figures\n\nAll figures of the profile, written to `figures/<profile>/`."),
+        ("code", "written = figures.write_all(paths.results, paths.figures, cfg.name)\nfor path in written:\n    print(path)"),
+        ("md", "## The trade-off\n\nEach strategy on Mo against Cr mAP (left) and on rank distance against Mul mAP "
+               "(right), both oriented so that up and right is better. Hybrid keeping both strengths, as the paper "
+               "claims, would sit in the upper right corner, beyond the ends of the dashed α path (xy and xx-mono)."),
+        ("code", "for path in written:\n    if path.name.endswith(\"__tradeoff.png\"):\n        display(Image(filename=str(path)))"),
+        ("md", "## The claims as effect sizes\n\nHybrid minus the other strategy for each claim, signed so that right is "
+               "the paper's side, with its 95 % CI over the queries (thick) and across seeds (thin), beside the "
+               "paper's own XLM-R gap where it reports one. A thin bar across zero is a claim three seeds cannot settle."),
+        ("code", "forest = paths.figures / \"claims_forest.png\"\nif forest.exists():\n    display(Image(filename=str(forest)))"),
     ],
 }
 

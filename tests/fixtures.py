@@ -202,3 +202,17 @@ def training_batch(model, n: int = 8):
     features = collate(rows)
     inputs = [{k.removeprefix(f"{c}_"): v for k, v in features.items() if k.startswith(f"{c}_")} for c in ("query", "positive", "negative")]
     return inputs, torch.zeros(n)
+
+
+# A profile of a few seconds on the synthetic world: three strategies, one seed, a tiny smoke encoder
+TINY_PROFILE = {
+    "name": "tiny",
+    "description": "test profile: tiny world, 2 strategies, 1 seed",
+    "data": {"train": "synthetic", "train_languages": ["en", "de", "ru"], "eval": ["synthetic"]},
+    "synthetic": {"n_entities": 20, "eval_paragraphs": 4, "languages": ["en", "de", "ru", "el", "zh"]},
+    "models": {"smoke-bert": {"source": "smoke"}},
+    "strategies": ["off-the-shelf", "xy", "hybrid-0.5"],
+    "seeds": [0],
+    "train": {"steps": 3, "batch_size": 8, "learning_rate": 1e-3, "max_seq_length": 48, "hard_negatives": False},
+    "eval": {"batch_size": 64, "n_boot": 50},
+}

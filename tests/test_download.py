@@ -101,3 +101,20 @@ def test_unpinned_file_records_its_hash_at_first_download(served, tmp_path):
     unpinned = RemoteFile("test/unpinned", "https://files.example.org/pub/data.bin", None, None, "CC0", "-", "x")
     download.fetch(unpinned, cache, mirror=served.url)
     assert sha256(PAYLOAD) in (cache / "pins.json").read_text()
+
+
+def test_mirror_lays_out_local_copies_by_hash_and_names_what_is_missing(tmp_path, capsys):
+    from hybridlib.cli import main
+
+    copies = tmp_path / "copies"
+    (copies / "deep").mkdir(parents=True)
+    wanted = [RemoteFile(f"x/{lang}", f"https://files.example.org/x/{lang}.json", len(data), sha256(data), "CC0", "-", "fixture")
+              for lang, data in (("en", b'{"data": []}'), ("de", b'{"data": [1]}'))]
+    (copies / "deep" / "any-name.json").write_bytes(b'{"data": []}')  # found by its hash, whatever its name
+    (copies / "de.json").write_bytes(b'{"data": [2]}')  # right name, wrong bytes: not taken
+    missing = download.lay_out_mirror(wanted, [copies], tmp_path / "mirror")
+    assert [e.name for e in missing] == ["x/de"]
+    assert download.cache_path(wanted[0], tmp_path / "mirror").read_bytes() == b'{"data": []}'
+    assert not download.cache_path(wanted[1], tmp_path / "mirror").exists()
+    assert main(["mirror", "--profile", "small", "--files", str(copies), "--out", str(tmp_path / "m2")]) == 2
+    assert "0 of 13 files of profile small" in capsys.readouterr().out

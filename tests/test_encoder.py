@@ -33,7 +33,7 @@ def test_smoke_encoder_loads_with_mean_pooling_and_prompts(smoke_encoder, tiny_w
     assert model.max_seq_length == 96, "clamped to the model's position embeddings"
     import torch
 
-    assert not torch.backends.cuda.cudnn_sdp_enabled(), "cuDNN attention is off (a plan per input shape; README 'Speed')"
+    assert not torch.backends.cuda.cudnn_sdp_enabled(), "cuDNN attention is off (a plan per input shape; docs/speed.md)"
     assert model[1].get_config_dict()["pooling_mode"] == "mean"
     assert {k: model.prompts[k] for k in PROMPTS} == PROMPTS
     p = tiny_world.train_paragraphs[0]
@@ -42,7 +42,7 @@ def test_smoke_encoder_loads_with_mean_pooling_and_prompts(smoke_encoder, tiny_w
     assert "[UNK]" not in model.tokenizer.tokenize(PROMPTS["passage"] + tiny_world.context("el", p))
 
 
-def test_evaluation_precision_is_checked_and_the_cpu_computes_in_fp32(smoke_encoder, tiny_world, tmp_path):
+def test_evaluation_precision_is_checked_and_the_cpu_computes_in_fp32_unless_bf16_is_named(smoke_encoder, tiny_world, tmp_path):
     import numpy as np
     import yaml
 
@@ -50,7 +50,11 @@ def test_evaluation_precision_is_checked_and_the_cpu_computes_in_fp32(smoke_enco
 
     model = load_encoder(smoke_encoder)
     texts = [tiny_world.question(lang, tiny_world.train_paragraphs[0], 0) for lang in ("en", "de")]
-    assert np.array_equal(encode(model, texts, kind="query", precision="bf16"), encode(model, texts, kind="query", precision="fp32"))
+    fp32 = encode(model, texts, kind="query", precision="fp32")
+    assert np.array_equal(encode(model, texts, kind="query", precision="auto"), fp32), "auto: fp32 on a CPU"
+    bf16 = encode(model, texts, kind="query", precision="bf16")
+    assert not np.array_equal(bf16, fp32), "bf16 named: autocast on the CPU too"
+    assert (bf16 * fp32).sum(axis=1).min() > 0.999, "the same embeddings, at bf16's precision"
     with pytest.raises(ValueError, match="precision must be one of"):
         encode(model, texts, kind="query", precision="int8")
     raw = yaml.safe_load(open("configs/smoke.yaml"))

@@ -228,7 +228,7 @@ def test_run_all_stops_a_base_size_profile_without_a_gpu(monkeypatch, capsys, tm
     assert len(message.splitlines()) == 1 and "profile paper: fine-tunes base-size encoders" in message
     assert "days of training on this machine, which has no GPU" in message and "HYBRIDLIB_ALLOW_CPU=1" in message
     days = message.split("encoders, ~")[1].split(" days")[0]
-    assert f"(~{days} days for `paper`)" in " ".join((REPO_ROOT / "README.md").read_text().split()), "README's figure"
+    assert f"(~{days} days for `paper`)" in " ".join((REPO_ROOT / "docs" / "reproduce.md").read_text().split()), "the docs' figure"
     assert main(["plan", "--profile", "smoke", "--quiet", "--check-device"]) == 0
     assert main(["plan", "--profile", "paper", "--quiet"]) == 0, "without --check-device: only the profile is validated"
     profile = load_profile("colab")  # notebook 02 opened on a Colab runtime without a GPU
@@ -244,7 +244,7 @@ def test_run_all_stops_a_base_size_profile_without_a_gpu(monkeypatch, capsys, tm
 
 
 def test_readme_wall_clock_table_is_what_plan_prints():
-    """README "Speed": the expected wall-clock per profile and GPU class is `training_seconds`, whose H100/H200 step is
+    """docs/speed.md: the expected wall-clock per profile and GPU class is `training_seconds`, whose H100/H200 step is
     the measured compiled one, scaled by the measured ratios for eager layers and for the cached loss."""
     from hybridlib import pipeline
     from hybridlib.config import REPO_ROOT, load_profile
@@ -256,7 +256,7 @@ def test_readme_wall_clock_table_is_what_plan_prints():
     assert pipeline.training_seconds(paper, "h100") == pytest.approx(36 * 2600 * step)
     assert pipeline.training_seconds(colab, "h100") == pytest.approx(3 * 1000 * step * pipeline._EAGER_FACTOR * pipeline._CACHED_FACTOR)
     assert pipeline.training_seconds(colab, "t4") == pytest.approx(3 * 1000 * pipeline._SECONDS_PER_STEP[("base", "t4")]), "T4's step has them"
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "speed.md").read_text()
     for profile in (paper, colab):
         row = next(line for line in readme.splitlines() if line.startswith(f"| {profile.name} ("))
         for device in ("h100", "a100", "t4"):

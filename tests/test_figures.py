@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hybridlib import figures, results, storage
+from hybridlib.claims import CLAIMS, claims_table, comparisons_frame
+from hybridlib import figures, storage
 
 
 def summary_rows() -> pd.DataFrame:
@@ -71,7 +72,7 @@ def test_claims_grid_colours_each_claim_by_its_ci_across_seeds(tmp_path):
     query = pd.DataFrame([{"strategy": "xy", "column": c, "diff": d, "low": d - 0.01, "high": d + 0.01, "p": 0.01}
                           for c, d in [("mono_map", 0.02), ("cross_map", -0.02), ("multi_map", 0.0), ("rank_distance", -5.0)]])
     seeds = query.assign(low=[0.01, -0.05, -0.05, nan], high=[0.03, -0.01, 0.05, nan])
-    claims = results.claims_table([{"dataset": "xquad-r", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, seeds)}])
+    claims = claims_table([{"dataset": "xquad-r", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, seeds)}])
     fig = figures.claims_grid(claims, "paper")
     colours = fig.axes[0].collections[0].get_array().astype(float).filled(float("nan")).reshape(claims.shape)[:, 0]  # masked: blank
     by_claim = dict(zip(claims.index, colours))
@@ -87,11 +88,11 @@ def test_claims_grid_colours_each_claim_by_its_ci_across_seeds(tmp_path):
 def test_claims_forest_signs_each_gap_toward_the_papers_side_and_marks_the_papers_gap(tmp_path):
     query = pd.DataFrame([{"strategy": "xy", "column": c, "diff": d, "low": d - 0.01, "high": d + 0.02, "p": 0.01}
                           for c, d in [("mono_map", 0.02), ("cross_map", -0.02), ("multi_map", 0.0), ("rank_distance", 5.0)]])
-    frame = results.comparisons_frame([{"dataset": "xquad-r", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, query)},
+    frame = comparisons_frame([{"dataset": "xquad-r", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, query)},
                                        {"dataset": "mtop-intent", "model": "xlmr", "reference": "hybrid-0.5", "all": (query, query)}])
     fig = figures.claims_forest(frame, "paper")
     panels = {ax.get_title(): ax for ax in fig.axes}
-    assert len(panels) == len(results.CLAIMS) and "hybrid's Mo mAP > xy's" in panels
+    assert len(panels) == len(CLAIMS) and "hybrid's Mo mAP > xy's" in panels
 
     def points(title: str, marker: str) -> list[tuple[float, float]]:
         return [(x, y) for line in panels[title].lines if line.get_marker() == marker for x, y in zip(line.get_xdata(), line.get_ydata())]

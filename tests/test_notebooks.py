@@ -8,22 +8,12 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from fixtures import TINY_PROFILE as TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "name": "tiny",
-    "description": "test profile: tiny world, 2 strategies, 1 seed",
-    "data": {"train": "synthetic", "train_languages": ["en", "de", "ru"], "eval": ["synthetic"]},
-    "synthetic": {"n_entities": 20, "eval_paragraphs": 4, "languages": ["en", "de", "ru", "el", "zh"]},
-    "models": {"smoke-bert": {"source": "smoke"}},
-    "strategies": ["off-the-shelf", "xy", "hybrid-0.5"],
-    "seeds": [0],
-    "train": {"steps": 3, "batch_size": 8, "learning_rate": 1e-3, "max_seq_length": 48, "hard_negatives": False},
-    "eval": {"batch_size": 64, "n_boot": 50},
-}
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -60,6 +50,29 @@ def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
     assert (home / "results" / "tiny" / "tables" / "synthetic__smoke-bert.md").exists()
     run = home / "results" / "tiny" / "runs" / "smoke-bert" / "xy" / "seed0"
     assert {"config.json", "environment.json", "model", "train_log.json"} <= {p.name for p in run.iterdir()}
+    # what each notebook shows a reader, in its executed copy
+    shown = {path.name[:2]: executed_outputs(tmp_path / path.name) for path in NOTEBOOKS}
+    assert "unseen at training" in shown["01"]["html"] and "kept apart" in shown["01"]["html"], "01: what is held out"
+    assert "pair_id" in shown["01"]["html"], "01: one parallel group"
+    assert "query lang" in shown["02"]["html"] and "passage lang" in shown["02"]["html"], "02: a decoded batch per strategy"
+    assert shown["02"]["images"] == 2, "02: the batch composition and the loss curves"
+    assert "mono_map" in shown["03"]["html"] and "[" in shown["03"]["html"], "03: the main table with CIs"
+    assert shown["03"]["images"] == 1, "03: the per-language heatmap"
+    assert "relevant" in shown["03"]["html"], "03: what a model retrieves"
+    assert "The paper's claims about hybrid" in shown["04"]["markdown"] and "Main results" in shown["04"]["markdown"]
+    assert shown["04"]["images"] == 2, "04: the trade-off figure and the claims forest"
+
+
+def executed_outputs(path: Path) -> dict:
+    """An executed notebook's outputs: its HTML (tables), Markdown and the number of images."""
+    out = {"html": "", "markdown": "", "images": 0}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            out["html"] += data.get("text/html", "")
+            out["markdown"] += data.get("text/markdown", "")
+            out["images"] += "image/png" in data
+    return out
 
 
 def test_prepared_data_is_rebuilt_when_its_config_changes(tmp_path):

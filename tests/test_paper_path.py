@@ -12,10 +12,12 @@ import yaml
 from conftest import shared
 from fixtures import LoopbackServer, lareqa_json, sha256, squad_json, write_mtop_zip
 
+from hybridlib.tables import ci_table, write_tables
 from hybridlib import download, figures, lareqa, registry, results
 from hybridlib.cli import main
 from hybridlib.config import load_profile
-from hybridlib.pipeline import Paths, batch_composition_figure, evaluate_all, example_group, prepare, show_top_k, train_all
+from hybridlib.inspection import batch_composition_figure, example_group, show_top_k
+from hybridlib.pipeline import Paths, evaluate_all, prepare, train_all
 
 pytestmark = pytest.mark.slow
 TRAIN_LANGS = ("en", "de", "zh")
@@ -89,12 +91,12 @@ def test_whole_paper_data_path_offline(mirror, tmp_path, capsys):
     assert mlqa["skipped"]["cross"] == 6, "q1 is missing in hi: 6 other languages' q1 queries skip the hi target"
     # notebook 04's stages on every real dataset (mtop-parallel has no Mo setting)
     summary = results.write_summary(paths.results)
-    tables = results.write_tables(paths.results, profile.name)
+    tables = write_tables(paths.results, profile.name)
     assert {p.name for p in tables} == {f"{d}__tiny.md" for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent")} | {"claims.md", "comparisons.csv", "main.md", "main.tex"}
     claims = (paths.results / "tables" / "claims.md").read_text()
     assert all(f"{d} · tiny" in claims.split("## The unseen")[0] for d in ("xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"))
     assert "| hybrid-0.5 − off-the-shelf | –  " in (paths.results / "tables" / "mtop-parallel__tiny.md").read_text()
-    assert results.ci_table(summary).loc[("mtop-parallel", "tiny", "hybrid-0.5"), "mono_map"] == "–"
+    assert ci_table(summary).loc[("mtop-parallel", "tiny", "hybrid-0.5"), "mono_map"] == "–"
     mtop_table = (paths.results / "tables" / "mtop-parallel__tiny.md").read_text()
     assert "### Mo mAP" not in mtop_table and "no strategy trained on it (es, fr, hi, th)" in mtop_table
     written = {p.name for p in figures.write_all(paths.results, paths.figures, profile.name)}

@@ -1,4 +1,5 @@
-"""The README's Python examples run as written."""
+"""The README and docs/: their Python examples run as written, their figures are what the code computes, and every
+link resolves."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import ast
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PROTOCOL = ROOT / "docs" / "protocol.md"  # the "Score your own retrieval data" example
+REPRODUCE = ROOT / "docs" / "reproduce.md"  # the paper's numbers and the seed figures
 
 
 def test_every_python_block_in_the_readme_runs(capsys):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "the README has no Python example"
+    blocks = re.findall(r"```python\n(.*?)```", PROTOCOL.read_text(), flags=re.S)
+    assert blocks, "docs/protocol.md has no Python example"
     for block in blocks:
         namespace: dict = {}
-        exec(compile(block, str(README), "exec"), namespace)
+        exec(compile(block, str(PROTOCOL), "exec"), namespace)
     # the "Score your own retrieval data" example: mAP per setting, then the rank distance
     printed = capsys.readouterr().out.splitlines()
     maps = ast.literal_eval(printed[0])
@@ -23,10 +27,10 @@ def test_every_python_block_in_the_readme_runs(capsys):
 
 
 def test_the_papers_numbers_in_the_readme_are_the_ones_the_claims_tables_use():
-    from hybridlib.results import PAPER_XLMR
+    from hybridlib.claims import PAPER_XLMR
 
     rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:5]]
-            for line in README.read_text().splitlines() if line.startswith(("| XQuAD-R Mo", "| MLQA-R Mo", "| rank distance XQuAD-R"))}
+            for line in REPRODUCE.read_text().splitlines() if line.startswith(("| XQuAD-R Mo", "| MLQA-R Mo", "| rank distance XQuAD-R"))}
     strategies = ("xx-mono", "xy", "hybrid-0.5")  # the README's columns: X-X-mono, X-Y, Hybrid
     for dataset, label in (("xquad-r", "XQuAD-R Mo / Cr / Mul"), ("mlqa-r", "MLQA-R Mo / Cr / Mul")):
         for strategy, cell in zip(strategies, rows[label]):
@@ -39,10 +43,36 @@ def test_the_papers_numbers_in_the_readme_are_the_ones_the_claims_tables_use():
 def test_the_readmes_seed_figures_are_what_stats_computes():
     from hybridlib import stats
 
-    text = " ".join(README.read_text().split("**How many seeds.**")[1].split("\n\n")[0].split())
+    text = " ".join(REPRODUCE.read_text().split("**How many seeds.**")[1].split("\n\n")[0].split())
     per_sd = {n: stats.detectable_difference(1.0, n, 1.0, n) for n in (3, 5, 10)}
     assert f"a gap of about {per_sd[3]:.1f} seed sds" in text
     assert f"{per_sd[5]:.1f} with 5 seeds, {per_sd[10]:.1f} with 10" in text
     assert f"sd is at most {0.005 / per_sd[3]:.4f}" in text
     assert f"at an sd of 0.005 it needs {stats.seeds_needed(0.005, 0.005, 0.005)} seeds a side" in text
     assert stats.seeds_needed(0.002, 0.002, 0.005) == 4 and "at 0.002 four" in text
+
+
+def test_every_local_link_in_the_readme_and_docs_resolves():
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    checked = 0
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            assert resolved.exists(), f"{page.name}: link {target} points at nothing"
+            if anchor and resolved.suffix == ".md":
+                headings = {_anchor(h) for h in re.findall(r"(?m)^#+ (.+)$", resolved.read_text())}
+                assert anchor in headings, f"{page.name}: no heading #{anchor} in {resolved.name}"
+            checked += 1
+    assert checked >= 10, "the README links its details in docs/"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_fits_a_few_screens():
+    assert len(README.read_bytes()) <= 15_000, "details belong in docs/"

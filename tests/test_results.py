@@ -8,6 +8,8 @@ import subprocess
 import pandas as pd
 import pytest
 
+from hybridlib.claims import _tally, CLAIMS, claims_table, comparisons_frame, keeps_claim, loss_table, paper_gap
+from hybridlib.tables import _write_main, main_table, unseen_summary, write_tables
 from hybridlib import figures, results, stats, storage
 
 TRAIN_LANGUAGES = ["en", "de"]  # el is unseen
@@ -59,7 +61,7 @@ def test_language_table_means_over_seeds_and_separates_unseen_languages(results_
     assert table.loc["seen (mean)", "xy"] == "0.550", "(0.45 + 0.65) / 2"
     assert table.loc["unseen* (mean)", "xy"] == "0.150"
     assert results.language_table(per_lang, "rank_distance").loc["el*", "xy"] == "15.0"
-    unseen = results.seed_table(results.unseen_summary(per_lang, "xquad-r", "m"), "xquad-r", "m", "hybrid-0.5")
+    unseen = results.seed_table(unseen_summary(per_lang, "xquad-r", "m"), "xquad-r", "m", "hybrid-0.5")
     assert unseen.loc["hybrid-0.5 − xy", "mono_map"].startswith("+0.150 ["), "el: (0.25 + 0.35) / 2 − (0.1 + 0.2) / 2"
     assert unseen.loc["hybrid-0.5 − xy", "seeds"] == "2 vs 2"
 
@@ -77,7 +79,7 @@ def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_p
     summary = pd.read_csv(results_dir / "summary.csv")
     per_lang = results.per_language(results_dir, summary, "mtop-parallel", "m")
     assert results.language_table(per_lang, "mono_map").empty
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     text = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
     assert "### Cr mAP" in text and "### Mo mAP" not in text and "no strategy trained on it (el)" in text
     unseen_part = text.split("against each strategy on the unseen languages (el)")[1]
@@ -93,7 +95,7 @@ def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_p
 
 
 def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     text = (results_dir / "tables" / "claims.md").read_text()
     every, unseen = text.split("## Every query language")[1].split("## The unseen query languages only")
 
@@ -114,7 +116,7 @@ def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
 
 
 def test_claims_p_values_are_holm_adjusted_per_column_and_every_comparison_is_in_the_csv(results_dir):
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     frame = pd.read_csv(results_dir / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
     assert len(frame) == 2 * 2 * 2 * 4, "(dataset) × (all, unseen) × (queries, seeds) × 4 columns, one strategy"
     claims = frame[frame["claim"].notna()]
@@ -134,7 +136,7 @@ def test_claims_p_values_are_holm_adjusted_per_column_and_every_comparison_is_in
 
 
 def test_claims_say_how_small_a_gap_the_seeds_could_detect_and_how_many_would_see_the_papers(results_dir):
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     frame = pd.read_csv(results_dir / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
     row = frame.query("dataset == 'xquad-r' and languages == 'all' and test == 'seeds' and column == 'mono_map'").iloc[0]
     sd = pd.Series([0.5, 0.6]).std()  # each strategy's two seeds differ by 0.1
@@ -152,7 +154,7 @@ def test_claims_say_how_small_a_gap_the_seeds_could_detect_and_how_many_would_se
     assert cells(every, "Mul mAP ≥ xy's")[1].endswith("paper ±0.000"), "a tie in the paper: no gap to detect"
     assert cells(every, "Mul mAP ≥ xy's")[0] == f"{row['detectable']:.3f}"
     assert "paper" not in "".join(cells(unseen, "Mo mAP > xy's"))
-    assert results.paper_gap("mtop-intent", "mono_map", "xy") is None
+    assert paper_gap("mtop-intent", "mono_map", "xy") is None
 
 
 def test_claim_marks_cover_every_case():
@@ -160,7 +162,7 @@ def test_claim_marks_cover_every_case():
         return pd.DataFrame([{"strategy": "xy", "column": "multi_map", "diff": (low + high) / 2, "low": low, "high": high, "p": 0.5}])
 
     def cell(query: pd.DataFrame, seeds: pd.DataFrame, reference: str = "hybrid-0.5") -> pd.DataFrame:
-        table = results.claims_table([{"dataset": "d", "model": "m", "reference": reference, "all": (query, seeds)}])
+        table = claims_table([{"dataset": "d", "model": "m", "reference": reference, "all": (query, seeds)}])
         return table.loc["Mul mAP ≥ xy's (keeps X-Y's multilingual strength)"]
 
     nan = float("nan")
@@ -168,11 +170,11 @@ def test_claim_marks_cover_every_case():
     assert cell(frame(-0.03, -0.01), frame(nan, nan)).tolist() == ["-0.020 ✗ ·"], "a single run a side has no CI"
     assert list(cell(frame(0.01, 0.03), frame(0.01, 0.03), "hybrid-0.25").index) == ["d · m (hybrid-0.25)"]
     # the tally over columns counts the across-seeds marks; '–' and '·' (no CI) are not counted
-    assert results._tally(pd.Series(["+0.1 ✓ ✓", "-0.1 ✗ ✗", "+0.0 ✓ ~", "–", "+0.1 ✓ ·", "+0.2 ~ ✓"])) == "2 ✓, 1 ✗, 1 ~"
+    assert _tally(pd.Series(["+0.1 ✓ ✓", "-0.1 ✗ ✗", "+0.0 ✓ ~", "–", "+0.1 ✓ ·", "+0.2 ~ ✓"])) == "2 ✓, 1 ✗, 1 ~"
 
 
 def test_tables_before_evaluation_name_the_missing_file_and_the_notebook_to_run(tmp_path):
-    for write in (lambda: results.write_tables(tmp_path, "test"), lambda: figures.write_all(tmp_path, tmp_path / "f", "test")):
+    for write in (lambda: write_tables(tmp_path, "test"), lambda: figures.write_all(tmp_path, tmp_path / "f", "test")):
         with pytest.raises(FileNotFoundError, match=r"summary\.csv: missing; run notebook 03"):
             write()
 
@@ -182,20 +184,20 @@ def test_a_summary_from_an_earlier_version_is_named_with_the_fix(results_dir):
     pd.read_csv(path).drop(columns=["multi_own_first", "multi_own_share"]).to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"summary\.csv: written by an earlier hybridlib, without multi_own_first, "
                                          r"multi_own_share; rerun notebook 03"):
-        results.write_tables(results_dir, "test")
+        write_tables(results_dir, "test")
 
 
 def test_a_damaged_per_query_file_is_named_with_the_fix(results_dir):
     path = results_dir / "eval" / "xquad-r" / "m" / "xy" / "seed1" / "per_query.csv.gz"
     path.write_bytes(path.read_bytes()[:40])  # cut short
     with pytest.raises(ValueError, match=r"xy/seed1/per_query\.csv\.gz: unreadable .* rerun notebook 03"):
-        results.write_tables(results_dir, "test")
+        write_tables(results_dir, "test")
 
 
 def test_each_claim_is_the_sign_the_papers_xquad_r_numbers_show():
-    for column, other, sign, wording in results.CLAIMS:
-        gap = sign * results.paper_gap("xquad-r", column, other)
-        strict = not results.keeps_claim(wording)
+    for column, other, sign, wording in CLAIMS:
+        gap = sign * paper_gap("xquad-r", column, other)
+        strict = not keeps_claim(wording)
         assert gap > 0 if strict else gap >= 0, wording
 
 
@@ -205,9 +207,9 @@ def test_keeps_claims_read_as_the_largest_loss_each_ci_leaves_possible(results_d
                           for c, low, high in [("mono_map", 0.01, 0.03), ("cross_map", -0.02, 0.01),
                                                ("multi_map", 0.01, 0.03), ("rank_distance", -10.0, 5.0)]])
     seeds = query.assign(low=[nan, -0.05, -0.04, -30.0], high=[nan, 0.04, -0.01, -2.0])
-    frame = results.comparisons_frame([{"dataset": "xquad-r", "model": "m", "reference": "hybrid-0.5", "all": (query, seeds)}])
-    table = results.loss_table(frame)["xquad-r · m"]
-    assert list(table.index) == [text for *_, text in results.CLAIMS if results.keeps_claim(text)]
+    frame = comparisons_frame([{"dataset": "xquad-r", "model": "m", "reference": "hybrid-0.5", "all": (query, seeds)}])
+    table = loss_table(frame)["xquad-r · m"]
+    assert list(table.index) == [text for *_, text in CLAIMS if keeps_claim(text)]
     assert len(table) == 4
     assert table.tolist() == [
         "–",  # no xx-mono run
@@ -215,7 +217,7 @@ def test_keeps_claims_read_as_the_largest_loss_each_ci_leaves_possible(results_d
         "none / 0.040",  # Mul mAP: over queries wholly above xy's; across seeds wholly below, by up to 0.04
         "5.0 / none",  # rank distance, lower is better: up to 5 above xy's over queries
     ]
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     text = (results_dir / "tables" / "claims.md").read_text()
     every = text.split("## The unseen")[0].split("as non-inferiority")[1]
     row = next(line for line in every.splitlines() if line.startswith("| rank distance ≤ xy's"))
@@ -224,7 +226,7 @@ def test_keeps_claims_read_as_the_largest_loss_each_ci_leaves_possible(results_d
 
 
 def test_mean_sd_table_shows_own_language_first_beside_its_chance_level(results_dir):
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     xquad = (results_dir / "tables" / "xquad-r__m.md").read_text()
     lines = xquad.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| strategy"))
@@ -248,13 +250,13 @@ def test_main_table_bolds_each_models_best_mean_and_writes_latex(tmp_path):
             rows.append({"dataset": "xquad-r", "model": model, "strategy": strategy, "seed": seed, "mono_map": mono + 0.01 * seed,
                          "cross_map": 0.3, "multi_map": 0.2, "rank_distance": rank})
     summary = pd.DataFrame(rows)
-    table = results.main_table(summary, "xquad-r")
+    table = main_table(summary, "xquad-r")
     assert list(table.index) == [("m2", "xy"), ("m_1", "off-the-shelf"), ("m_1", "xy"), ("m_1", "hybrid-0.5")]
     assert table[("mono_map", "best")].tolist() == [True, False, False, True], "the best per model"
     assert table[("rank_distance", "best")].tolist() == [True, False, True, True], "lowest is best; a tie: both"
     assert table.loc[("m_1", "hybrid-0.5"), ("mono_map", "mean")] == pytest.approx(0.61)
     summary.to_csv(tmp_path / "summary.csv", index=False)
-    results._write_main(tmp_path, summary.assign(mono_map=lambda f: f["mono_map"].where(f["model"] == "m_1")), "paper")
+    _write_main(tmp_path, summary.assign(mono_map=lambda f: f["mono_map"].where(f["model"] == "m_1")), "paper")
     md = (tmp_path / "main.md").read_text()
     assert "| m_1     | hybrid-0.5    | **0.610 ± 0.010** |" in md and "| m_1     | off-the-shelf | 0.200 " in md
     assert "| m2      | xy            | –" in md, "no Mo for m2: a dash, never bold"
@@ -267,7 +269,7 @@ def test_main_table_bolds_each_models_best_mean_and_writes_latex(tmp_path):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex here (TeX is not a dependency)")
 def test_main_tex_compiles(results_dir, tmp_path):
-    results.write_tables(results_dir, "test")
+    write_tables(results_dir, "test")
     doc = tmp_path / "doc.tex"
     doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
                    f"\\input{{{results_dir / 'tables' / 'main.tex'}}}\n\\end{{document}}\n")

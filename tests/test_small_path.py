@@ -13,6 +13,7 @@ import pytest
 import yaml
 from fixtures import LoopbackServer, lareqa_json, sha256, xsemplr_json
 
+from hybridlib.tables import write_tables
 from hybridlib import download, lareqa, registry, results, storage
 from hybridlib.config import CONFIG_DIR, load_profile
 from hybridlib.pipeline import Paths, evaluate_all, prepare, train_all
@@ -66,7 +67,7 @@ def run_small(tmp_path, profile):
     train_all(profile, paths)
     evaluate_all(profile, paths)
     summary = results.write_summary(paths.results)
-    results.write_tables(paths.results, profile.name)
+    write_tables(paths.results, profile.name)
     return paths, summary
 
 
