@@ -301,14 +301,15 @@ def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFram
 
 # Seconds per optimizer step (docs/speed.md), at `_REFERENCE_BATCH` pairs: smoke BERT on a 2-core CPU at batch 32
 # (measured, 250 steps in 11-21 s); multilingual-e5-small on a 2-core CPU at batch 16 with frozen word embeddings,
-# 64 tokens, checkpoints every 20 steps and the model's loading included (measured: 50 steps in 105-113 s);
+# 64 tokens, bf16 autocast, checkpoints every 40 steps and the model's loading included (measured: the small profile's
+# 11 runs of 80 steps took 100.7-120.4 s each, 1.40 s a step on average);
 # base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16 on 2 cores (measured
 # 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT 0.128 s: the slower one);
 # A100 derived from that step and the H200's compiled profile (matmul and attention kernels, 60 % of the GPU's busy
 # time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0 TB/s; the host's gaps, 21 % of
 # the step, unchanged); T4 derived from the earlier eager H200 profile the same way, with fp16 and the cached loss
 # (the colab profile's setting). A100 and T4 are not measured; neither is the small model on a GPU.
-_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 1.6, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 1.40, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
                      ("base", "a100"): 0.31, ("base", "h100"): 0.13}
 _REFERENCE_BATCH = {"smoke": 32, "small": 16, "base": 100}
 # On the H200, both with hard negatives: eager layers against compiled (mBERT 164.7 / 128.4 ms; XLM-R 138.3 / 124.5),
@@ -316,11 +317,11 @@ _REFERENCE_BATCH = {"smoke": 32, "small": 16, "base": 100}
 # forward and backward passes are each issued by the host). Applied to the H100 and A100 figures, not to the T4's.
 _EAGER_FACTOR = 1.28
 _CACHED_FACTOR = 3.9
-# The small profile on a 2-core CPU (measured): seconds to evaluate one run on its three datasets (model loading,
-# encoding 3.9 k questions, 3.4 k sentences and 2 x 2.4 k MTOP utterances, and the metrics), and the rest of a
-# `run_all.sh` (kernels starting, data, tables, figures).
-_EVAL_SECONDS = {("small", "cpu"): 90.0}
-_OTHER_SECONDS = {("small", "cpu"): 240.0}
+# The small profile on a 2-core CPU (measured, 2026-12-02): seconds to evaluate one run on its three datasets (encoding
+# 3.9 k questions, 3.4 k sentences and 2 x 2.4 k MTOP utterances in bf16, and the metrics: 12 runs in 1,127 s), and
+# the rest of a `run_all.sh` (kernels starting, data, model loading, the top-k browser, tables, figures: 299 s).
+_EVAL_SECONDS = {("small", "cpu"): 94.0}
+_OTHER_SECONDS = {("small", "cpu"): 300.0}
 
 
 def training_seconds(profile: Profile, device: str) -> float | None:
