@@ -149,13 +149,11 @@ def train_run(
     Returns:
         The folder of the fine-tuned encoder, ``out_dir/model``.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     trainer = make_trainer(base_model, rows, languages, strategy, seed, settings, ckpt_dir, revision=revision, callbacks=callbacks)
     model = trainer.model
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    last = last_complete_checkpoint(ckpt_dir)
     if last:
         print(f"resuming {strategy.label} seed {seed} from {last}")
     trainer.train(resume_from_checkpoint=last)
@@ -168,6 +166,26 @@ def train_run(
         storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return out_dir / "model"
+
+
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing, or None. The trainer writes a checkpoint's files in
+    place, ``trainer_state.json`` last, so a run killed while saving leaves a folder without it (or with it cut
+    short); such folders are removed, with a line saying so, and the run resumes from the one before."""
+    import json
+
+    if not ckpt_dir.is_dir():
+        return None
+    folders = [p for p in ckpt_dir.glob("checkpoint-*") if p.name.rsplit("-", 1)[-1].isdigit()]
+    complete = []
+    for folder in sorted(folders, key=lambda p: int(p.name.rsplit("-", 1)[-1])):
+        try:
+            json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+            complete.append(folder)
+        except (OSError, ValueError):
+            print(f"{folder}: incomplete (the run stopped while saving it); removed", flush=True)
+            shutil.rmtree(folder)
+    return str(complete[-1]) if complete else None
 
 
 def make_trainer(

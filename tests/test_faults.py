@@ -329,7 +329,7 @@ from hybridlib.layout import Paths
 from hybridlib.pipeline import evaluate_all, prepare, train_all
 from hybridlib import results, tables
 profile = load_profile(sys.argv[1])
-paths = Paths(sys.argv[2], profile.name)
+paths = Paths.for_profile(profile, sys.argv[2])
 prepare(profile, paths)
 train_all(profile, paths)
 evaluate_all(profile, paths)
@@ -347,7 +347,8 @@ def _study(profile: Path, home: Path, kill_when=None) -> str:
         deadline = time.monotonic() + 300
         while process.poll() is None and not kill_when(home) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert process.poll() is None, "the study ended before the kill point: move the point earlier"
+        if process.poll() is not None:
+            raise AssertionError(f"the study ended before the kill point:\n{process.communicate()[0][-3000:]}")
         process.kill()
     output = process.communicate()[0]
     return output

@@ -101,3 +101,15 @@ def test_failed_cell_names_the_cell_and_the_error(tmp_path, capsys):
     nbformat.write(nb, tmp_path / "done.ipynb")
     assert main(["failed-cell", str(tmp_path / "done.ipynb")]) == 0
     assert capsys.readouterr().out.strip() == "cell 2 (`train_all(cfg, paths)`): ValueError: batch_size 7 is not divisible"
+
+
+def test_committed_notebooks_are_what_make_notebooks_writes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, cells in module.NOTEBOOKS.items():
+        built = [cell.source for cell in module.build(name, cells).cells]
+        committed = [cell.source for cell in nbformat.read(ROOT / "notebooks" / name, as_version=4).cells]
+        assert committed == built, f"notebooks/{name} differs from scripts/make_notebooks.py: run python scripts/make_notebooks.py"
