@@ -202,12 +202,15 @@ def language_heatmap_figure(profile: Profile, paths: Paths, dataset: str, column
     summary = read_summary(paths.results)
     frames = []
     for model in sorted(summary.loc[summary["dataset"] == dataset, "model"].unique()):
-        per_lang = per_language(paths.results, summary, dataset, model)
+        per_lang = per_language(paths.results, summary, dataset, model)  # long form: one row per (run, lang, column)
+        per_lang = per_lang[per_lang["column"] == column].copy()
         per_lang["lang"] = np.where(per_lang["unseen"], per_lang["lang"] + "*", per_lang["lang"])
         frames.append(per_lang.assign(row=model + " · " + per_lang["strategy"]))
     data = pd.concat(frames)
+    if data.empty:
+        raise ValueError(f"{dataset}: no per-language {column} in the results; choose another column")
     order = sorted(data["row"].unique(), key=lambda r: (r.split(" · ")[0], strategy_sort_key(r.split(" · ")[1])))
-    table = data.groupby(["row", "lang"])[column].mean().unstack("lang").loc[order]
+    table = data.groupby(["row", "lang"])["value"].mean().unstack("lang").loc[order]
     fig, ax = plt.subplots(figsize=(0.55 * table.shape[1] + 2.5, 0.4 * table.shape[0] + 1.2))
     sns.heatmap(table, annot=True, fmt=".0f" if column == "rank_distance" else ".2f", annot_kws={"size": 7},
                 cmap="mako_r" if column == "rank_distance" else "mako", cbar=False, ax=ax)

@@ -15,6 +15,9 @@ class Paths:
     root: Path
     profile: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))  # a str root works too
+
     @classmethod
     def for_profile(cls, profile: Profile, root: str | Path | None = None) -> Paths:
         return cls(Path(root or os.environ.get("HYBRIDLIB_HOME") or default_home()), profile.name)
