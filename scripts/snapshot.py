@@ -53,11 +53,15 @@ def snapshot(profile: str, home: Path, date: str) -> Path:
 
 def manifest(profile: str, results: Path, folder: Path, date: str) -> str:
     """What produced the snapshot (from one run's environment.json) and the sha256 of every file in it."""
+    import subprocess
+
     env = json.loads(next((results / "eval").rglob("environment.json")).read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=results.parent.parent, capture_output=True, text=True).stdout.strip()
     lines = [f"# Snapshot of `./run_all.sh --profile {profile}`, {date}", "",
-             f"hybridlib {env['git']}, Python {env['python']}, device {env['device']}; "
-             + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v) + ".", "",
-             "| file | bytes | sha256 |", "|---|---|---|"]
+             f"Training and evaluation: hybridlib {env['git']}, Python {env['python']}, device {env['device']}; "
+             + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v) + ". "
+             + (f"Tables, figures and executed notebooks: the last `run_all.sh` of that folder, at hybridlib {head}." if head else ""),
+             "", "| file | bytes | sha256 |", "|---|---|---|"]
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "MANIFEST.md"):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         lines.append(f"| `{path.relative_to(folder)}` | {path.stat().st_size} | `{digest[:16]}…` |")

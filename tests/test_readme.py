@@ -76,3 +76,37 @@ def _anchor(heading: str) -> str:
 
 def test_readme_fits_a_few_screens():
     assert len(README.read_bytes()) <= 15_000, "details belong in docs/"
+
+
+def _main_rows(main_md: str, dataset: str) -> dict[str, list[str]]:
+    """{strategy: [Mo, Cr, Mul, RD] cells} of one dataset's section of a main.md, without the bold marks."""
+    section = main_md.split(f"## {dataset}\n")[1].split("\n## ")[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        if len(cells) == 6 and cells[0] not in ("model", "") and not cells[0].startswith(":"):
+            rows[cells[1]] = cells[2:]
+    return rows
+
+
+def test_readme_results_are_the_snapshots():
+    """The README's small-profile tables are copied from the committed snapshot's main.md, number for number."""
+    snapshots = sorted((ROOT / "snapshots").glob("small-*"))
+    assert snapshots, "no committed snapshot of the small profile"
+    main_md = (snapshots[-1] / "tables" / "main.md").read_text()
+    text = README.read_text()
+    assert snapshots[-1].name.split('-', 1)[1] in text and f"snapshots/{snapshots[-1].name}/" in text, "the README dates its answer"
+    xquad_readme, mtop_readme = {}, {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] in ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid-0.5"):
+            (xquad_readme if len(cells) == 6 else mtop_readme)[cells[0]] = cells[1:]
+    xquad, parallel, intent = (_main_rows(main_md, d) for d in ("xquad-r", "mtop-parallel", "mtop-intent"))
+    assert len(xquad_readme) == 6 and len(mtop_readme) == 4
+    for strategy, cells in xquad_readme.items():
+        assert cells[:4] == xquad[strategy], f"XQuAD-R {strategy}"
+    for strategy, cells in mtop_readme.items():
+        assert cells[:3] == parallel[strategy][1:], f"mtop-parallel {strategy}"
+        assert cells[3:] == [intent[strategy][0], *intent[strategy][2:]], f"mtop-intent {strategy}"
+    sha = re.search(r"sha256 `([0-9a-f]{8})", main_md).group(1)
+    assert f"sha256 `{sha}…`" in text, "the README names the weights the tables name"
