@@ -29,6 +29,19 @@ fi
 
 mkdir -p "${HYBRIDLIB_HOME:-.}"
 home=$(cd "${HYBRIDLIB_HOME:-.}" && pwd)
+# one run per home for this script's whole life: a second one stops here, naming the first; the lock goes with
+# this process however it ends. The notebooks' kernels see HYBRIDLIB_HOME_LOCKED and do not lock again.
+# (Without flock(1), e.g. on macOS, each stage still takes the lock while it writes.)
+lock="$home/.hybridlib.lock"
+if command -v flock >/dev/null; then
+  exec 9>>"$lock"
+  if ! flock -n 9; then
+    echo "run_all.sh: $home: in use by $(cat "$lock" 2>/dev/null || echo 'another process'); wait for it to finish (or stop it), or set HYBRIDLIB_HOME to another folder" >&2
+    exit 1
+  fi
+  printf 'pid %s (run_all.sh --profile %s)' "$$" "$profile" > "$lock"
+  export HYBRIDLIB_HOME_LOCKED="$home"
+fi
 out="$home/results/$profile/notebooks"
 mkdir -p "$out"
 export HYBRIDLIB_HOME="$home" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_DISABLE_PROGRESS_BARS=1

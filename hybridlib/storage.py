@@ -132,7 +132,9 @@ def home_lock(root: str | Path) -> Iterator[None]:
     """Hold ``<root>/.hybridlib.lock`` while a stage writes under `root`, so that two runs never interleave their
     writes: a second process stops at once with a message naming the first. The lock is the operating system's
     (``flock``), so it is released when its process ends, however it ends; the file itself stays behind, harmless.
-    Re-entrant within a process; torchrun's workers (``LOCAL_RANK`` set) take no lock, their launcher holds it.
+    Re-entrant within a process. `run_all.sh` takes the same lock for its whole life and sets
+    ``HYBRIDLIB_HOME_LOCKED`` for its notebooks, which then take none; neither do torchrun's workers (``LOCAL_RANK``
+    set), whose launcher holds it.
 
     Raises:
         RuntimeError: another process holds the lock.
@@ -142,7 +144,8 @@ def home_lock(root: str | Path) -> Iterator[None]:
 
     root = Path(root)
     key = str(root.resolve())
-    if key in _HELD or "LOCAL_RANK" in os.environ:  # a stage inside a stage, or a torchrun worker
+    held_by_parent = os.environ.get("HYBRIDLIB_HOME_LOCKED") == key  # run_all.sh holds it for its whole life
+    if key in _HELD or held_by_parent or "LOCAL_RANK" in os.environ:  # or a stage inside a stage, a torchrun worker
         yield
         return
     root.mkdir(parents=True, exist_ok=True)

@@ -383,3 +383,21 @@ def test_fault_killed_at_every_stage(tmp_path):
     assert "STUDY DONE" in output
     assert "xy/seed0: done earlier, skipped" in output, "a finished run is not trained again"
     assert _finished_files(home) == _finished_files(straight), "summary.csv and tables equal an uninterrupted run's"
+
+
+def test_fault_two_run_all_at_once(tmp_path):
+    """run_all.sh holds the home's lock for its whole life: a second one stops before any work, naming the first."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; from hybridlib import storage\n"
+         f"with storage.home_lock({str(tmp_path)!r}):\n    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = subprocess.run(["bash", str(ROOT / "run_all.sh")], env={**os.environ, "HYBRIDLIB_HOME": str(tmp_path)},
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1
+        assert f"run_all.sh: {tmp_path}: in use by pid {holder.pid} " in second.stderr
+        assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists(), "no work started"
+    finally:
+        holder.kill()
+        holder.wait()
