@@ -33,7 +33,7 @@ def tiny_world():
 
 @pytest.fixture(scope="session")
 def smoke_encoder(tmp_path_factory, tiny_world):
-    """A tiny smoke encoder folder (built once per session)."""
+    """A tiny smoke encoder folder (built once per test run)."""
     from hybridlib import synthetic
     from hybridlib.encoder import build_smoke_encoder
 

@@ -5,6 +5,7 @@ partial file behind."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import json
@@ -261,19 +262,11 @@ def test_fault_two_runs_at_once(tmp_path):
     from hybridlib.layout import Paths
     from hybridlib.pipeline import prepare
 
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from hybridlib import storage\n"
-         f"with storage.home_lock({str(tmp_path)!r}):\n    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with _lock_held_elsewhere(tmp_path) as holder:
         start = time.monotonic()
         with pytest.raises(RuntimeError, match=rf"{re.escape(str(tmp_path))}: in use by pid {holder.pid} .*set HYBRIDLIB_HOME to another folder"):
             prepare(load_profile("smoke"), Paths(tmp_path, "smoke"))
         assert time.monotonic() - start < 5, "it stops at once"
-    finally:
-        holder.kill()  # SIGKILL: the lock goes with the process
-        holder.wait()
     with storage.home_lock(tmp_path):  # free again, though the lock file is still there
         assert (tmp_path / storage.LOCK_NAME).exists()
 
@@ -387,17 +380,25 @@ def test_fault_killed_at_every_stage(tmp_path):
 
 def test_fault_two_run_all_at_once(tmp_path):
     """run_all.sh holds the home's lock for its whole life: a second one stops before any work, naming the first."""
+    with _lock_held_elsewhere(tmp_path) as holder:
+        second = subprocess.run(["bash", str(ROOT / "run_all.sh")], env={**os.environ, "HYBRIDLIB_HOME": str(tmp_path)},
+                                capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1
+    assert f"run_all.sh: {tmp_path}: in use by pid {holder.pid} " in second.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists(), "no work started"
+
+
+@contextlib.contextmanager
+def _lock_held_elsewhere(root: Path):
+    """Another process holding the home lock of `root` until the block ends, when it is SIGKILLed (the lock goes
+    with it)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import time; from hybridlib import storage\n"
-         f"with storage.home_lock({str(tmp_path)!r}):\n    print('held', flush=True); time.sleep(60)"],
+         f"with storage.home_lock({str(root)!r}):\n    print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert holder.stdout.readline().strip() == "held"
-        second = subprocess.run(["bash", str(ROOT / "run_all.sh")], env={**os.environ, "HYBRIDLIB_HOME": str(tmp_path)},
-                                capture_output=True, text=True, timeout=120)
-        assert second.returncode == 1
-        assert f"run_all.sh: {tmp_path}: in use by pid {holder.pid} " in second.stderr
-        assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists(), "no work started"
+        yield holder
     finally:
         holder.kill()
         holder.wait()
