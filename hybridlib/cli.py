@@ -154,13 +154,11 @@ def _group_names(rows: Dataset) -> list[str]:
 
 def cmd_mirror(args: argparse.Namespace) -> int:
     """Lay out local copies of a profile's files as a mirror (matched by sha256) and optionally serve it on 127.0.0.1."""
-    from hybridlib import download, registry
+    from hybridlib import download, sources
     from hybridlib.config import load_profile
 
     profile = load_profile(args.profile)
-    real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
-    train_source = profile.train_source if profile.train_source != "synthetic" else ""
-    entries = registry.files_for(train_source, real_eval, profile.train_languages, profile.mtop_source)
+    entries = sources.remote_files(profile)
     missing = download.lay_out_mirror(entries, [Path(f) for f in args.files], Path(args.out))
     print(f"mirror {args.out}: {len(entries) - len(missing)} of {len(entries)} files of profile {profile.name}")
     for entry in missing:

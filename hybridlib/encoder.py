@@ -29,6 +29,7 @@ PASSAGE_PREFIX = "passage: "
 PROMPTS = {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX}
 SCALE = 20.0  # InfoNCE logit scale = 1 / temperature (tau = 0.05)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # training's `precision` and evaluation's `eval.precision`
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # a checkpoint folder's weights, one file (unsharded)
 
 
 def build_smoke_encoder(
@@ -146,7 +147,7 @@ def load_encoder(
     # Without it, SDPA picks flash or memory-efficient kernels, which need no per-shape plan.
     torch.backends.cuda.enable_cudnn_sdp(False)
     folder = Path(name_or_path)
-    if folder.is_dir() and not any((folder / name).is_file() for name in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
+    if folder.is_dir() and not any((folder / name).is_file() for name in (*WEIGHT_FILES, "model.safetensors.index.json")):
         raise ValueError(f"{folder}: a model folder without weights (no model.safetensors or pytorch_model.bin); "
                          "copy or build the whole folder again")
     model = SentenceTransformer(str(name_or_path), device=device, revision=revision, prompts=dict(PROMPTS))

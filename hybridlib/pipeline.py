@@ -18,9 +18,11 @@ Layout (`layout.Paths`; ``HYBRIDLIB_HOME`` moves it, e.g. to Google Drive on Col
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,6 +30,7 @@ import pandas as pd
 
 from hybridlib import provenance, records, storage
 from hybridlib.config import SMOKE_MODEL, Profile, RunSpec
+from hybridlib.encoder import WEIGHT_FILES
 from hybridlib.layout import Paths
 from hybridlib.results import headline
 
@@ -42,46 +45,21 @@ def quiet_progress_bars() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+def _holding_home_lock(stage: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """A stage that holds its home's lock (`storage.home_lock`) while it runs: a second process writing under the
+    same home stops at once, naming the first."""
+
+    @functools.wraps(stage)
+    def locked(profile: Profile, paths: Paths, *args: object, **kwargs: object) -> pd.DataFrame:
+        with storage.home_lock(paths.root):
+            return stage(profile, paths, *args, **kwargs)
+
+    return locked
+
+
+@_holding_home_lock
 def prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
     """Build the training set, the evaluation tasks and (smoke) the encoder; returns rows per split and language."""
-    with storage.home_lock(paths.root):
-        return _prepare(profile, paths)
-
-
-def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again);
-    a base-size profile with runs to train stops at once on a machine without a GPU (`cpu_refusal`), and so does
-    a second process writing under the same home (`storage.home_lock`).
-
-    Args:
-        profile: the profile (training settings and languages).
-        paths: where the training set is read and the runs are written.
-        runs: the runs to train; None: all of the profile's. Off-the-shelf runs are passed over.
-
-    Returns:
-        One status row per run: ``run``, ``status`` ('trained' or 'skipped') and ``seconds``.
-    """
-    with storage.home_lock(paths.root):
-        return _train_all(profile, paths, runs)
-
-
-def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """Evaluate every run on every evaluation dataset of the profile; skips results that exist for the same config.
-
-    Args:
-        profile: the profile (datasets, evaluation batch size and precision, bootstrap draws).
-        paths: where the prepared datasets and the trained runs are read and the results written.
-        runs: the runs to evaluate; None: all of the profile's.
-
-    Returns:
-        One status row per run: ``run`` and ``datasets`` (how many were evaluated now).
-    """
-    with storage.home_lock(paths.root):
-        return _evaluate_all(profile, paths, runs)
-
-
-def _prepare(profile: Profile, paths: Paths) -> pd.DataFrame:
-    """`prepare` under the lock."""
     from hybridlib import synthetic
 
     quiet_progress_bars()
@@ -181,7 +159,7 @@ def _is_done(out_dir: Path, config: dict, product: str) -> bool:
 
 def _damage(out_dir: Path, product: str) -> str | None:
     if product == "model":
-        if not any((out_dir / "model" / name).is_file() for name in provenance.WEIGHT_FILES):
+        if not any((out_dir / "model" / name).is_file() for name in WEIGHT_FILES):
             return "no weights file"
         return None
     if not (out_dir / "per_query.csv.gz").is_file():
@@ -193,8 +171,20 @@ def _damage(out_dir: Path, product: str) -> str | None:
     return None
 
 
-def _train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """`train_all` under the lock."""
+@_holding_home_lock
+def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """Fine-tune every run that trains and is not done yet (a run trained under another config starts again);
+    a base-size profile with runs to train stops at once on a machine without a GPU (`cpu_refusal`), and so does
+    a second process writing under the same home (`storage.home_lock`).
+
+    Args:
+        profile: the profile (training settings and languages).
+        paths: where the training set is read and the runs are written.
+        runs: the runs to train; None: all of the profile's. Off-the-shelf runs are passed over.
+
+    Returns:
+        One status row per run: ``run``, ``status`` ('trained' or 'skipped') and ``seconds``.
+    """
     from hybridlib.training import train_run
 
     quiet_progress_bars()
@@ -249,8 +239,18 @@ def _torchrun(profile: Profile, paths: Paths, run: RunSpec, gpus: int) -> None:
     subprocess.run(command, check=True)
 
 
-def _evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
-    """`evaluate_all` under the lock."""
+@_holding_home_lock
+def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None) -> pd.DataFrame:
+    """Evaluate every run on every evaluation dataset of the profile; skips results that exist for the same config.
+
+    Args:
+        profile: the profile (datasets, evaluation batch size and precision, bootstrap draws).
+        paths: where the prepared datasets and the trained runs are read and the results written.
+        runs: the runs to evaluate; None: all of the profile's.
+
+    Returns:
+        One status row per run: ``run`` and ``datasets`` (how many were evaluated now).
+    """
     from hybridlib.encoder import load_encoder
     from hybridlib.evaluation import REPORTED, encode_task, evaluate_embeddings
 

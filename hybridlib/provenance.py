@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from hybridlib.config import REPO_ROOT
+from hybridlib.encoder import WEIGHT_FILES
 
 PACKAGES = ("torch", "transformers", "sentence-transformers", "datasets", "tokenizers", "accelerate", "numpy", "scikit-learn", "faiss-cpu")
 
@@ -41,9 +42,6 @@ def environment() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": platform.python_version(), "packages": versions, "git": git_commit(), "device": device_name()}
-
-
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def folder_weights(folder: str | Path) -> dict:

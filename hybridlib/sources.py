@@ -55,12 +55,19 @@ def load_task(
     raise ValueError(f"unknown dataset {dataset!r}; choose xquad-r, mlqa-r, mtop-parallel or mtop-intent")
 
 
+def remote_files(profile: Profile) -> list[registry.RemoteFile]:
+    """The registry entries a profile downloads: its training source's and its real evaluation datasets' files."""
+    real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
+    train_source = profile.train_source if profile.train_source != "synthetic" else ""
+    return registry.files_for(train_source, real_eval, profile.train_languages, profile.mtop_source)
+
+
 def prepare(profile: Profile, paths: Paths) -> None:
     """Download, verify and build a real profile's training set and evaluation tasks."""
     cache = cache_dir(paths.root)
     real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
     train_source = profile.train_source if profile.train_source != "synthetic" else None
-    entries = registry.files_for(train_source or "", real_eval, profile.train_languages, profile.mtop_source)
+    entries = remote_files(profile)
     allow = os.environ.get("HYBRIDLIB_ALLOW_UNVERIFIED") == "1"
     files = download.fetch_all(entries, cache, mirror=mirror_for(profile), allow_unverified=allow)
     for name, path in files.items():
@@ -108,9 +115,7 @@ def cache_path_folder(dataset: str, files: dict[str, Path]) -> Path:
 
 def print_download_plan(profile: Profile) -> None:
     """Print the files a profile downloads, with their sizes and URLs (``run_all.sh --dry-run``)."""
-    real_eval = tuple(d for d in profile.eval_datasets if d != "synthetic")
-    train_source = profile.train_source if profile.train_source != "synthetic" else ""
-    entries = registry.files_for(train_source, real_eval, profile.train_languages, profile.mtop_source)
+    entries = remote_files(profile)
     known = sum(e.size or 0 for e in entries)
     unpinned = [e.name for e in entries if e.size is None]
     print(f"downloads: {len(entries)} files, {known / 1e9:.2f} GB" + (f" + unpinned {unpinned}" if unpinned else ""))
