@@ -43,7 +43,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     trained = [r for r in runs if r.strategy.trains]
     print(f"profile {profile.name}: {profile.description}")
     print(f"data: train {profile.train_source} in {', '.join(profile.train_languages)}; evaluate on {', '.join(profile.eval_datasets)}")
-    print(f"runs: {len(runs)} ({len(trained)} fine-tuned x {profile.train.steps} steps of {profile.train.batch_size} pairs)")
+    steps = " or ".join(str(s) for s in sorted({profile.settings(r).steps for r in trained})) or str(profile.train.steps)
+    print(f"runs: {len(runs)} ({len(trained)} fine-tuned x {steps} steps of {profile.train.batch_size} pairs)")
     for run in runs:
         print(f"  {run.key}")
     if profile.train_source != "synthetic" or set(profile.eval_datasets) - {"synthetic"}:

@@ -40,6 +40,7 @@ class ModelSpec:
     revision: str | None = None
     size: str = "base"  # smoke, small or base: picks the step time `pipeline.training_seconds` estimates with
     folder: str | None = None  # a local copy to load instead of `source` (`model_folder_variable`); not in run configs
+    steps: int | None = None  # a training budget of its own (the profile's `budgets`); None: the profile's train.steps
 
     @property
     def load_from(self) -> tuple[str, str | None]:
@@ -103,9 +104,13 @@ class Profile:
     passage_context: bool = True  # passages and candidates carry their paragraph (LAReQA); False: sentence alone
     mtop_source: str = "release"  # MTOP_SOURCES
     mtop_max_items: int = 0  # xsemplr: the first N items of each split (0: all)
+    mlqa_every: int = 0  # mlqa-r: the questions of every N-th English article (`lareqa.subset_ids`; 0: all)
     synthetic: dict = field(default_factory=dict)  # WorldSpec overrides
     sweeps: tuple[tuple[str, tuple[Strategy, ...]], ...] = ()  # extra (model name, strategies) runs
     one_seed: tuple[str, ...] = ()  # strategy labels trained with the first seed only (a budget's choice)
+    # extra training budgets: (steps, strategies) each; every model is trained again for `steps` steps under the
+    # name `budget_name` (its own folders and table rows), with the same batch, data and seeds
+    budgets: tuple[tuple[int, tuple[Strategy, ...]], ...] = ()
     mirror: str | None = None  # download mirror (see hybridlib.download), or None
     path: str | None = None  # the YAML it was read from (so torchrun workers can read it again)
 
@@ -114,6 +119,7 @@ class Profile:
         runs = []
         grid = [(m, self.strategies) for m in self.models]
         grid += [(self.model(name), strategies) for name, strategies in self.sweeps]
+        grid += [(budget_model(m, steps), strategies) for steps, strategies in self.budgets for m in self.models]
         seen = set()
         for model, strategies in grid:
             for strategy in strategies:
@@ -125,11 +131,29 @@ class Profile:
                         runs.append(run)
         return runs
 
+    def settings(self, run: RunSpec) -> TrainSettings:
+        """The training settings of one run: the profile's, with its model's own budget of steps where it has one."""
+        import dataclasses
+
+        return dataclasses.replace(self.train, steps=run.model.steps) if run.model.steps else self.train
+
     def model(self, name: str) -> ModelSpec:
-        for m in self.models:
+        for m in (*self.models, *(budget_model(m, steps) for steps, _ in self.budgets for m in self.models)):
             if m.name == name:
                 return m
         raise ValueError(f"profile {self.name}: unknown model {name!r}; models are {[m.name for m in self.models]}")
+
+
+def budget_name(model: str, steps: int) -> str:
+    """The name of a model trained at another budget of steps, e.g. ``me5-240steps``."""
+    return f"{model}-{steps}steps"
+
+
+def budget_model(model: ModelSpec, steps: int) -> ModelSpec:
+    """`model` trained for `steps` steps: the same weights and source under `budget_name`."""
+    import dataclasses
+
+    return dataclasses.replace(model, name=budget_name(model.name, steps), steps=steps)
 
 
 def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
@@ -151,7 +175,7 @@ def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
         raise ValueError(f"{path}: {e}") from e
 
 
-TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "mirror")
+TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "budgets", "mirror")
 EVAL_KEYS = ("batch_size", "precision", "n_boot")
 
 
@@ -207,7 +231,7 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
     """Validate a profile's YAML mapping into a `Profile`; the first mistake raises ValueError in one line."""
     check_keys("the profile", raw, TOP_KEYS, required=("name", "data", "models", "strategies", "seeds", "train"))
     data = raw["data"]
-    check_keys("data", data, ("train", "train_languages", "eval", "held_out_every", "passage_context", "mtop_source", "mtop_max_items"),
+    check_keys("data", data, ("train", "train_languages", "eval", "held_out_every", "passage_context", "mtop_source", "mtop_max_items", "mlqa_every"),
                required=("train", "train_languages", "eval"))
     if data["train"] not in TRAIN_SOURCES:
         raise ValueError(f"data.train must be one of {list(TRAIN_SOURCES)}, got {data['train']!r}")
@@ -228,10 +252,12 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         raise ValueError(f"seeds must be integers >= 0, got {raw['seeds']!r}")
     seeds = tuple(raw["seeds"])
     one_seed = tuple(Strategy.parse(str(s)).label for s in raw.get("one_seed") or [])
-    stray = sorted(set(one_seed) - {s.label for s in strategies})
-    if stray:
-        raise ValueError(f"one_seed names {stray}, which are not among the strategies {[s.label for s in strategies]}")
     sweeps = tuple((s["model"], tuple(Strategy.parse(str(x)) for x in s["strategies"])) for s in raw.get("sweeps") or [])
+    budgets = tuple(_budget(b) for b in raw.get("budgets") or [])
+    trained = {s.label for s in strategies} | {s.label for _, group in (*sweeps, *budgets) for s in group}
+    stray = sorted(set(one_seed) - trained)
+    if stray:
+        raise ValueError(f"one_seed names {stray}, which are not among the strategies {sorted(trained)}")
     evaluation = _typed("eval", raw.get("eval") or {}, {"batch_size": int, "precision": str, "n_boot": int})
     check_keys("eval", evaluation, EVAL_KEYS)
     if evaluation.get("batch_size", 1) < 1 or evaluation.get("n_boot", 1) < 1:
@@ -254,6 +280,7 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         **split,
         synthetic=dict(raw.get("synthetic") or {}),
         sweeps=sweeps,
+        budgets=budgets,
         one_seed=one_seed,
         mirror=raw.get("mirror"),
         path=path,
@@ -261,6 +288,18 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
     for name, _ in sweeps:
         profile.model(name)
     return profile
+
+
+def _budget(entry: object) -> tuple[int, tuple[Strategy, ...]]:
+    """One `budgets` entry, ``{steps: N, strategies: [...]}``, checked."""
+    check_keys("budgets entry", entry, ("steps", "strategies"), required=("steps", "strategies"))
+    steps = entry["steps"]
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"budgets: steps must be an integer >= 1, got {steps!r}")
+    strategies = tuple(Strategy.parse(str(s)) for s in entry["strategies"] or [])
+    if not strategies or not all(s.trains for s in strategies):
+        raise ValueError(f"budgets: steps {steps} must list strategies that train (off-the-shelf has no budget), got {entry['strategies']!r}")
+    return steps, strategies
 
 
 # The languages each training source has (the synthetic world's: `synthetic.WorldSpec`'s default)
@@ -295,5 +334,10 @@ def _data_split(data: dict) -> dict:
     max_items = int(data.get("mtop_max_items", 0))
     if max_items < 0 or (max_items and mtop_source != "xsemplr"):
         raise ValueError(f"data.mtop_max_items must be >= 0 and applies to mtop_source: xsemplr only, got {max_items}")
+    mlqa_every = data.get("mlqa_every", 0)
+    if not isinstance(mlqa_every, int) or isinstance(mlqa_every, bool) or mlqa_every < 0:
+        raise ValueError(f"data.mlqa_every must be an integer >= 0 (0: all of MLQA-R), got {mlqa_every!r}")
+    if mlqa_every and "mlqa-r" not in data["eval"]:
+        raise ValueError("data.mlqa_every applies only when data.eval lists mlqa-r")
     return {"held_out_every": every, "passage_context": bool(data.get("passage_context", True)),
-            "mtop_source": mtop_source, "mtop_max_items": max_items}
+            "mtop_source": mtop_source, "mtop_max_items": max_items, "mlqa_every": mlqa_every}

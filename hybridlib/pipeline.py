@@ -95,7 +95,7 @@ def data_config(profile: Profile) -> dict:
 def data_split(profile: Profile) -> dict:
     """The data choices beyond sources and languages that a profile may change from the defaults (none of the
     paper profile's): the XQuAD-R article split, sentence-only passages, the MTOP source and its size."""
-    defaults = {"held_out_every": 0, "passage_context": True, "mtop_source": "release", "mtop_max_items": 0}
+    defaults = {"held_out_every": 0, "passage_context": True, "mtop_source": "release", "mtop_max_items": 0, "mlqa_every": 0}
     chosen = {k: getattr(profile, k) for k in defaults}
     return {k: v for k, v in chosen.items() if v != defaults[k]}
 
@@ -130,11 +130,11 @@ def run_config(profile: Profile, run: RunSpec) -> dict:
     """The resolved configuration of one training run (what decides its weights)."""
     return {
         "profile": profile.name,
-        "model": {k: v for k, v in asdict(run.model).items() if k not in ("folder", "size")},  # a folder: named by its hash
+        "model": {k: v for k, v in asdict(run.model).items() if k not in ("folder", "size", "steps")},  # a folder: named by its hash
         "strategy": run.strategy.label,
         "alpha": run.strategy.alpha,
         "seed": run.seed,
-        "train": asdict(profile.train),
+        "train": asdict(profile.settings(run)),
         "train_source": profile.train_source,
         "train_languages": list(profile.train_languages),
         "synthetic": profile.synthetic,
@@ -205,11 +205,11 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
         storage.write_json(out / "config.json", config)
         start = time.perf_counter()
         gpus = _visible_gpus()
-        print(f"[{i}/{len(runs)}] {run.key}: training {profile.train.steps} steps" + (f" on {gpus} GPUs (torchrun)" if gpus > 1 else ""), flush=True)
+        print(f"[{i}/{len(runs)}] {run.key}: training {profile.settings(run).steps} steps" + (f" on {gpus} GPUs (torchrun)" if gpus > 1 else ""), flush=True)
         if gpus > 1:
             _torchrun(profile, paths, run, gpus)
         else:
-            train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.train, out, revision=run.model.load_from[1])
+            train_run(model_source(run, paths), rows, profile.train_languages, run.strategy, run.seed, profile.settings(run), out, revision=run.model.load_from[1])
         storage.write_json(out / "environment.json", provenance.environment())
         seconds = time.perf_counter() - start
         print(f"[{i}/{len(runs)}] {run.key}: trained in {seconds:.1f} s", flush=True)
@@ -344,7 +344,7 @@ def training_seconds(profile: Profile, device: str) -> float | None:
             return None
         elif size == "base" and device in ("a100", "h100"):
             per_step *= (1 if profile.train.compile else _EAGER_FACTOR) * (_CACHED_FACTOR if profile.train.cached_minibatch else 1)
-        total += per_step * profile.train.batch_size / _REFERENCE_BATCH[size] * profile.train.steps
+        total += per_step * profile.train.batch_size / _REFERENCE_BATCH[size] * profile.settings(run).steps
     return total
 
 
@@ -383,7 +383,8 @@ def estimate_minutes(profile: Profile) -> str:
     """Rough training wall-clock of the profile on each device class (and which one is detected here)."""
     detected = detected_device()
     trained = [r for r in profile.runs() if r.strategy.trains]
-    lines = [f"estimated training time for {len(trained)} runs x {profile.train.steps} steps (rough, docs/speed.md):"]
+    steps = sorted({profile.settings(r).steps for r in trained}) or [profile.train.steps]
+    lines = [f"estimated training time for {len(trained)} runs x {' or '.join(map(str, steps))} steps (rough, docs/speed.md):"]
     for device in ("cpu", "t4", "a100", "h100"):
         mark = "  <- detected here" if device == detected else ""
         label = "h100/h200" if device == "h100" else device

@@ -31,7 +31,8 @@ def mirror_for(profile: Profile) -> str | None:
 
 
 def load_task(
-    dataset: str, source: Path, *, held_out_every: int = 0, context: bool = True, mtop_max_items: int = 0
+    dataset: str, source: Path, *, held_out_every: int = 0, context: bool = True, mtop_max_items: int = 0,
+    mlqa_every: int = 0,
 ) -> RetrievalTask:
     """A task from the dataset's files as published: LAReQA ``<lang>.json`` files, MTOP's zip / ``mtop/``, or
     XSemPLR's MTOP folder (``dev.json``, ``test.json``).
@@ -42,12 +43,13 @@ def load_task(
         held_out_every: XQuAD-R: > 0 keeps only the held-out articles of that split (`lareqa.is_held_out`).
         context: LAReQA candidates carry their paragraph; False: the sentence alone.
         mtop_max_items: XSemPLR's MTOP: the first N items of each split (0: all).
+        mlqa_every: MLQA-R: > 0 keeps the questions of every N-th English article (`lareqa.subset_ids`); 0: all.
     """
     source = Path(source)
     if dataset == "xquad-r":
         return lareqa.load(source, "xquad-r", lareqa.XQUAD_R_LANGUAGES, held_out_every=held_out_every, context=context)
     if dataset == "mlqa-r":
-        return lareqa.load(source, "mlqa-r", lareqa.MLQA_R_LANGUAGES, context=context)
+        return lareqa.load(source, "mlqa-r", lareqa.MLQA_R_LANGUAGES, context=context, subset_every=mlqa_every)
     if dataset == "mtop-parallel":
         return mtop.parallel_task(source, max_items=mtop_max_items)
     if dataset == "mtop-intent":
@@ -80,7 +82,7 @@ def prepare(profile: Profile, paths: Paths) -> None:
             source = cache_path_folder(dataset, files)
             try:
                 task = load_task(dataset, source, held_out_every=profile.held_out_every, context=profile.passage_context,
-                                 mtop_max_items=profile.mtop_max_items)
+                                 mtop_max_items=profile.mtop_max_items, mlqa_every=profile.mlqa_every)
             except ValueError as e:
                 raise ValueError(f"{e}; to download it again, delete {source} from the cache and rerun") from e
             task.write(out)
