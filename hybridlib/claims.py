@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hybridlib import stats, storage
@@ -44,29 +45,45 @@ PAPER_XLMR = {
 }
 
 
-def paper_gap(dataset: str, column: str, other: str) -> float | None:
+# the Mul pools the paper's rank distances were measured in: full XQuAD-R and MLQA-R (every candidate)
+PAPER_POOL = {"xquad-r": 13014, "mlqa-r": 20534}
+
+
+def paper_gap(dataset: str, column: str, other: str, pool: float | None = None) -> float | None:
     """The paper's XLM-R hybrid − `other` on one `COMPARED` column (`PAPER_XLMR`); None where it has no such number.
+    Rank distance grows with the pool, so with `pool` its gap is rescaled to a pool of that size (per 1,000
+    candidates, times the pool): a subset's rank distances are never compared with the paper's raw ones.
 
     Args:
         dataset: the evaluation dataset (the paper reports xquad-r and mlqa-r).
         column: a `COMPARED` column, e.g. ``"cross_map"``.
         other: the strategy hybrid is compared with (``"xx-mono"`` or ``"xy"``).
+        pool: the Mul pool size of our results on `dataset`; None: the paper's own units.
     """
     paper = PAPER_XLMR.get(dataset, {})
     if other not in paper:
         return None
-    return paper["hybrid-0.5"][column] - paper[other][column]
+    gap = paper["hybrid-0.5"][column] - paper[other][column]
+    if column == "rank_distance" and pool is not None and not math.isnan(pool):
+        gap = gap / PAPER_POOL[dataset] * pool
+    return gap
+
+
+TESTS = ("queries", "seeds", "both")  # over the evaluation queries; across seeds (paired); both noises at once
 
 
 def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
     """The paper's claims (`CLAIMS`) checked on each (dataset, model): a row per claim, a column per (dataset,
-    model), each cell hybrid − the other strategy with two marks, for its 95 % CI over the evaluation queries and
-    across training seeds: ✓ the CI lies on the side of zero the paper reports, ✗ on the other side, ~ it holds
-    zero, · no CI (a single run a side); '–' where a strategy or the setting is missing.
+    model), each cell hybrid − the other strategy (the difference of the two cells of main.md), its 95 % interval
+    with both noises (`results.combined_comparisons`; across seeds where a caller gives no such test) and a mark:
+    ✓ the interval lies on the side of zero the paper reports, ✗ on the other side, ~ it holds zero, · no
+    interval; '–' where a strategy or the setting is missing. Marks are per comparison; `verdict_table` applies
+    Holm's correction and the non-inferiority margins.
 
     Args:
         compared: one dict per (dataset, model) as `write_tables` builds them: ``dataset``, ``model``,
-            ``reference`` and, per part, a (`query_comparisons`, `seed_comparisons`) pair of frames.
+            ``reference`` and, per part, a tuple of `TESTS` frames (`query_comparisons`, `seed_comparisons`,
+            `combined_comparisons`; the last may be missing).
         part: ``"all"`` (every query language) or ``"unseen"`` (the unseen languages' queries only); a (dataset,
             model) without the part has no column.
     """
@@ -74,63 +91,112 @@ def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
     for c in compared:
         if part not in c:
             continue
-        query, seeds = (frame.set_index(["strategy", "column"]) for frame in c[part])
-        cells = [_claim_cell(query, seeds, other, column, sign) for column, other, sign, _ in CLAIMS]
+        frames = [frame.set_index(["strategy", "column"]) for frame in c[part]]
+        headline = frames[2] if len(frames) > 2 else frames[1]
+        cells = [_claim_cell(frames[0], headline, other, column, sign) for column, other, sign, _ in CLAIMS]
         columns[claims_column(c["dataset"], c["model"], c["reference"])] = cells
     return pd.DataFrame(columns, index=pd.Index([wording for *_, wording in CLAIMS], name="hybrid's …"))
 
 
 def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
-    """Every comparison behind the tables in one long frame (``tables/comparisons.csv``), with the paper's
-    claims named and their p-values adjusted by Holm's method over each family: the claims of one (dataset,
-    model), query languages and test.
+    """Every comparison behind the tables in one long frame (``tables/comparisons.csv``), with the paper's claims
+    named and their p-values adjusted by Holm's method over each family: the claims of one (dataset, model), query
+    languages and test. For the test with both noises the family also holds the four "keeps" claims'
+    non-inferiority tests (``p_margin``), so ``p_holm`` and ``p_margin_holm`` are corrected together.
 
     Args:
         compared: as in `claims_table`.
 
     Returns:
-        One row per (dataset, model, ``languages`` ("all" or "unseen"), ``test`` ("queries": paired over the
-        evaluation queries; "seeds": Welch across training seeds), strategy, `COMPARED` column) with ``reference``,
-        ``diff``, ``low``, ``high``, ``p``; across seeds also ``seeds`` ('3 vs 3'), ``sd_reference``,
-        ``sd_other`` and ``detectable`` (`seed_comparisons`); ``claim`` (the `CLAIMS` wording, empty if the row
-        is not a claim) and ``p_holm`` (NaN if it is not).
+        One row per (dataset, model, ``languages`` ("all" or "unseen"), ``test`` (`TESTS`: "queries", paired over
+        the evaluation queries; "seeds", paired across training seeds; "both", `results.combined_comparisons`),
+        strategy, `COMPARED` column) with ``reference``, ``diff``, ``low``, ``high``, ``p``, the test's own columns
+        (``seeds``, ``sd_diff``, ``detectable``; ``df``, ``margin``, ``p_margin``, ``pred_low``, ``pred_high``,
+        ``pool``), ``claim`` (the `CLAIMS` wording, empty if the row is not a claim), ``p_holm`` and
+        ``p_margin_holm`` (NaN where not a claim or no such test).
     """
     wording = {(other, column): text for column, other, _, text in CLAIMS}
     frames = []
     for c in compared:
         for languages in ("all", "unseen"):
-            for test, frame in zip(("queries", "seeds"), c.get(languages, ())):
+            for test, frame in zip(TESTS, c.get(languages, ())):
                 rows = frame.assign(
                     dataset=c["dataset"], model=c["model"], reference=c["reference"], languages=languages, test=test)
                 rows["claim"] = [wording.get(key, "") for key in zip(rows["strategy"], rows["column"])]
                 is_claim = (rows["claim"] != "").to_numpy()
-                rows["p_holm"] = float("nan")
-                rows.loc[is_claim, "p_holm"] = stats.holm(rows.loc[is_claim, "p"])
+                rows["p_holm"] = rows["p_margin_holm"] = float("nan")
+                p = rows.loc[is_claim, "p"].to_numpy(dtype=float)
+                if "p_margin" in rows.columns:
+                    keeps = np.array([keeps_claim(text) for text in rows.loc[is_claim, "claim"]])
+                    p_margin = np.where(keeps, rows.loc[is_claim, "p_margin"].to_numpy(dtype=float), np.nan)
+                    adjusted = stats.holm(np.concatenate([p, p_margin]))
+                    rows.loc[is_claim, "p_holm"], rows.loc[is_claim, "p_margin_holm"] = adjusted[:len(p)], adjusted[len(p):]
+                else:
+                    rows.loc[is_claim, "p_holm"] = stats.holm(p)
                 frames.append(rows)
     order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p",
-             "seeds", "sd_reference", "sd_other", "detectable", "claim", "p_holm"]
+             "seeds", "sd_diff", "detectable", "df", "margin", "p_margin", "pred_low", "pred_high", "pool", "claim",
+             "p_holm", "p_margin_holm"]
     return pd.concat(frames, ignore_index=True).reindex(columns=order) if frames else pd.DataFrame(columns=order)
+
+
+def verdict(row: pd.Series, sign: int, keeps: bool) -> str:
+    """A claim's verdict from its test with both noises after Holm's correction (`comparisons_frame`'s row):
+
+    - "keeps" claims (≥, ≤): **holds** where the non-inferiority test clears the margin δ (adjusted p < 0.05:
+      hybrid loses less than δ); **does not hold** where hybrid is worse (adjusted p < 0.05) by more than δ;
+      otherwise **cannot tell**.
+    - "beats" claims (>, <): **holds** where the difference is on the paper's side at adjusted p < 0.05, **does
+      not hold** where it is on the other side at adjusted p < 0.05, otherwise **cannot tell**.
+    """
+    if math.isnan(row["diff"]) or math.isnan(row["p_holm"]):
+        return "–"
+    worse = sign * row["diff"] < 0 and row["p_holm"] < 0.05
+    if keeps:
+        if row["p_margin_holm"] < 0.05:
+            return "holds"
+        return "does not hold" if worse and -sign * row["diff"] > row["margin"] else "cannot tell"
+    if row["p_holm"] < 0.05:
+        return "does not hold" if worse else "holds"
+    return "cannot tell"
+
+
+def verdict_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
+    """Each claim's `verdict` per (dataset, model), shaped as `claims_table`, from the test with both noises; each
+    cell 'holds (p 0.012)' with the Holm-adjusted p that decided it (the margin test's for a "keeps" claim that
+    holds)."""
+    def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
+        column, _, sign, text = claim
+        if (text, "both") not in tests.index:
+            return "·"
+        row = tests.loc[(text, "both")]
+        word = verdict(row, sign, keeps_claim(text))
+        p = row["p_margin_holm"] if keeps_claim(text) and word == "holds" else row["p_holm"]
+        return f"{word} (p {_p_text(p)})" if word != "–" else word
+
+    return _claims_shaped(frame, languages, _cell, CLAIMS)
 
 
 def holm_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     """`comparisons_frame`'s Holm-adjusted p of each claim, shaped as `claims_table`: a cell per (claim, dataset ·
-    model) with 'over queries / across seeds'; '·' where a test has no p, '–' where `claims_table` has '–'.
+    model) with 'over queries / across seeds / both'; '·' where a test has no p, '–' where `claims_table` has '–'.
 
     Args:
         frame: `comparisons_frame`'s frame.
         languages: ``"all"`` or ``"unseen"``, as `claims_table`'s ``part``.
     """
     def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
-        return " / ".join(_p_text(tests.loc[(claim[3], test), "p_holm"]) for test in ("queries", "seeds"))
+        return " / ".join(_p_text(tests.loc[(claim[3], test), "p_holm"]) for test in TESTS if (claim[3], test) in tests.index)
 
     return _claims_shaped(frame, languages, _cell, CLAIMS)
 
 
 def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
-    """How small a gap each claim's test across seeds could see, shaped as `claims_table`: per cell the smallest
-    difference it detects with 80 % power at p < 0.05 (`stats.detectable_difference`, from the seeds' sds); where
-    the paper reports the dataset (`PAPER_XLMR`) and the reference is hybrid-0.5, then the paper's XLM-R gap and
-    the seeds a side that would detect it (`stats.seeds_needed`), e.g. '0.012 · paper +0.006 → 12 seeds'.
+    """How small a gap each claim's seed-paired test could see, shaped as `claims_table`: per cell the smallest
+    difference it detects with 80 % power at p < 0.05 (`stats.detectable_difference`, from the sd of the per-seed
+    differences); where the paper reports the dataset and the reference is hybrid-0.5, then the paper's XLM-R gap
+    (rank distance rescaled to our pool, `paper_gap`) and the seeds that would detect it (`stats.seeds_needed`),
+    e.g. '0.012 · paper +0.006 → 12 seeds'.
 
     Args:
         frame: `comparisons_frame`'s frame.
@@ -140,7 +206,9 @@ def power_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
         column, other, _, text = claim
         with_paper = languages == "all" and reference == "hybrid-0.5"
-        return _power_cell(tests.loc[(text, "seeds")], column, paper_gap(dataset, column, other) if with_paper else None)
+        row = tests.loc[(text, "seeds")]
+        pool = tests.loc[(text, "both"), "pool"] if (text, "both") in tests.index else None
+        return _power_cell(row, column, paper_gap(dataset, column, other, pool) if with_paper else None)
 
     return _claims_shaped(frame, languages, _cell, CLAIMS)
 
@@ -152,10 +220,10 @@ def keeps_claim(wording: str) -> bool:
 
 
 def loss_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
-    """The "keeps" claims (`keeps_claim`) read as non-inferiority: per cell the largest loss of hybrid against the
-    other strategy that its 95 % CI leaves possible, 'over queries / across seeds' (the CI's end on the wrong side
-    of zero, in the metric's units: a one-sided 97.5 % bound; 'none' where the CI lies wholly on the paper's side).
-    The claim holds at a margin δ, chosen by the reader, where the across-seeds value is below δ.
+    """The "keeps" claims (`keeps_claim`) read as non-inferiority against the profile's margin δ: per cell the
+    largest loss of hybrid against the other strategy that the 95 % interval with both noises leaves possible
+    (its end on the wrong side of zero; 'none' where it lies wholly on the paper's side), then δ, e.g.
+    '0.004 · δ 0.010'. The claim holds where that loss is below δ after Holm's correction (`verdict_table`).
 
     Args:
         frame: `comparisons_frame`'s frame.
@@ -163,7 +231,11 @@ def loss_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     """
     def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
         column, _, sign, text = claim
-        return " / ".join(_loss_text(tests.loc[(text, test)], column, sign) for test in ("queries", "seeds"))
+        test = "both" if (text, "both") in tests.index else "seeds"
+        row = tests.loc[(text, test)]
+        margin = row.get("margin", float("nan"))
+        delta = "" if margin is None or math.isnan(margin) else f" · δ {margin:.{_digits(column)}f}"
+        return _loss_text(row, column, sign) + delta
 
     return _claims_shaped(frame, languages, _cell, [claim for claim in CLAIMS if keeps_claim(claim[3])])
 
@@ -197,7 +269,7 @@ def _power_cell(row: pd.Series, column: str, gap: float | None) -> str:
     gap = round(gap, digits)
     if gap == 0:
         return f"{cell} · paper ±{0:.{digits}f}"
-    n = stats.seeds_needed(row["sd_reference"], row["sd_other"], gap)
+    n = stats.seeds_needed(row["sd_diff"], gap) if not math.isnan(row["sd_diff"]) else None
     return f"{cell} · paper {gap:+.{digits}f} → {'>100' if n is None else n} seeds"
 
 
@@ -222,12 +294,13 @@ def claims_column(dataset: str, model: str, reference: str) -> str:
     return f"{dataset} · {model}" + ("" if reference == "hybrid-0.5" else f" ({reference})")
 
 
-def _claim_cell(query: pd.DataFrame, seeds: pd.DataFrame, other: str, column: str, sign: int) -> str:
-    if (other, column) not in query.index or math.isnan(query.loc[(other, column), "diff"]):
+def _claim_cell(query: pd.DataFrame, headline: pd.DataFrame, other: str, column: str, sign: int) -> str:
+    if (other, column) not in headline.index or math.isnan(headline.loc[(other, column), "diff"]):
         return "–"
-    over_queries, across_seeds = query.loc[(other, column)], seeds.loc[(other, column)]
+    test = headline.loc[(other, column)]
     digits = _digits(column)
-    return f"{over_queries['diff']:+.{digits}f} {_mark(over_queries, sign)} {_mark(across_seeds, sign)}"
+    interval = "" if math.isnan(test["low"]) else f" [{test['low']:+.{digits}f}, {test['high']:+.{digits}f}]"
+    return f"{test['diff']:+.{digits}f}{interval} {_mark(test, sign)}"
 
 
 def _mark(test: pd.Series, sign: int) -> str:
@@ -238,30 +311,34 @@ def _mark(test: pd.Series, sign: int) -> str:
     return "✓" if low > 0 else "✗" if high < 0 else "~"
 
 
-def write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> list[Path]:
-    """``claims.md`` (`claims_table`, `holm_table`, `power_table` and `loss_table`, over every query language and
-    over the unseen ones) and ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`.
+def write_claims(tables_dir: Path, compared: list[dict], profile_name: str, margins: dict[str, float] | None = None) -> list[Path]:
+    """``claims.md`` (`verdict_table`, `claims_table`, `holm_table`, `loss_table` and `power_table`, over every query
+    language and over the unseen ones) and ``comparisons.csv`` (`comparisons_frame`) in `tables_dir`.
 
     Args:
         tables_dir: the profile's tables folder.
         compared: one dict per (dataset, model), as `tables.write_tables` builds them (`claims_table`).
         profile_name: the profile's name, for the heading.
+        margins: the profile's non-inferiority margins (`config.Profile.margins`), named in the text.
 
     Returns:
         The two files' paths.
     """
     frame = comparisons_frame(compared)
+    margin_text = ("no non-inferiority margin is set in this profile, so no \"keeps\" claim can hold" if not margins else
+                   "the profile's margins, fixed before its results were seen: " + ", ".join(
+                       f"δ = {value:g} " + ("rank distance per 1,000 candidates" if key == "rank_distance_per1k" else "mAP")
+                       for key, value in margins.items()))
     lines = [
         f"# The paper's claims about hybrid · profile `{profile_name}`",
         "",
         f"Generated from the result files under `results/{profile_name}/eval/` ({len(compared)} (dataset, model) pair{'' if len(compared) == 1 else 's'}). "
         "Each claim is the sign the paper reports for hybrid (α = 0.5) minus another strategy (XLM-R, XQuAD-R; "
-        "docs/reproduce.md). Each cell: our difference (per-query values averaged over seeds), then a mark for its "
-        "95 % CI over the evaluation queries (paired, bootstrap over parallel groups) and one for its 95 % CI across "
-        "training seeds (Welch), both from the per-dataset tables: ✓ the CI lies on the paper's side of zero, ✗ on the "
-        "other side, ~ it holds zero (for a ≥ claim: no difference shown either way), · no CI. A claim holds where "
-        "the second mark is ✓. Each CI is per comparison: below each table, the claims' p-values adjusted for their "
-        "number (Holm), then the smallest gap the seeds could detect. Every number here is also in `comparisons.csv`.",
+        "docs/reproduce.md). The **verdicts** come first: each from the test that carries both noises (training seeds, "
+        "paired, and evaluation items; `stats.combined_test`), Holm-corrected over each column's claims together "
+        "with the four \"keeps\" claims' non-inferiority tests. A \"keeps\" claim (≥, ≤) holds where hybrid loses less "
+        f"than the margin δ; {margin_text}. \"cannot tell\": the seeds and items do not settle it either way. "
+        "Every number here is also in `comparisons.csv`, whose differences equal those of `main.md`'s cells.",
     ]
     for languages, heading in (("all", "Every query language"),
                                ("unseen", "The unseen query languages only (no strategy trained on them; Cr: from them to every other language)")):
@@ -269,24 +346,25 @@ def write_claims(tables_dir: Path, compared: list[dict], profile_name: str) -> l
         if claims.empty:
             continue
         if claims.shape[1] > 1:
-            claims["across seeds, over the columns"] = claims.apply(_tally, axis=1)
+            claims["over the columns"] = claims.apply(_tally, axis=1)
         lines += [
-            "", f"## {heading}", "", claims.to_markdown(), "",
-            "Holm-adjusted p (two-sided; over queries / across seeds), each test's family being a column's claims: a "
-            "mark whose adjusted p is below 0.05 would survive testing all the claims at a family-wise 5 %.",
+            "", f"## {heading}", "",
+            "Verdicts (Holm-adjusted p of the deciding test):", "",
+            verdict_table(frame, languages).to_markdown(disable_numparse=True), "",
+            "Each comparison: hybrid − the other (the difference of the two cells of `main.md`), its 95 % interval "
+            "with both noises, and where it lies: ✓ on the paper's side of zero, ✗ on the other, ~ holding zero. "
+            "These intervals are per comparison, not adjusted for the number of claims.", "",
+            claims.to_markdown(), "",
+            "Holm-adjusted p (two-sided; over queries / across seeds / both noises), each test's family being a column's claims.",
             "", holm_table(frame, languages).to_markdown(), "",
-            "The smallest difference the test across seeds detects with 80 % power at p < 0.05, from each side's "
-            "seed sd (noncentral t with Welch's df: with 3 seeds a side the real power there is nearer 70 %, so "
-            "this is a lower bound); where the paper reports the dataset, its XLM-R gap (hybrid − the other, every "
-            "query language) and the seeds a side (both sides, these sds) that would detect that gap. A claim "
-            "whose mark is ~ and whose gap is below this size was not testable with these seeds.",
-            "", power_table(frame, languages).to_markdown(disable_numparse=True), "",
-            "The \"keeps\" claims (≥, ≤) as non-inferiority: the largest loss against the other strategy that each "
-            "95 % CI leaves possible (over queries / across seeds, in the metric's units: the CI's end, a one-sided "
-            "97.5 % bound; none: the CI lies wholly on the paper's side). Hybrid keeps the other's strength within "
-            "a margin δ, chosen before looking, where the across-seeds value is below δ; a ~ above with a small "
-            "value here is a tie within that value.",
-            "", loss_table(frame, languages).to_markdown(disable_numparse=True),
+            "The \"keeps\" claims as non-inferiority: the largest loss against the other strategy that the 95 % "
+            "interval with both noises leaves possible (none: it lies wholly on the paper's side), then the margin δ "
+            "in the same units (rank distance: δ per 1,000 candidates times this pool).",
+            "", loss_table(frame, languages).to_markdown(disable_numparse=True), "",
+            "The smallest difference the seed-paired test detects with 80 % power at p < 0.05, from the sd of the "
+            "per-seed differences (noncentral t, seeds − 1 df); where the paper reports the dataset, its XLM-R gap "
+            "(rank distance rescaled to this pool) and the paired seeds that would detect that gap.",
+            "", power_table(frame, languages).to_markdown(disable_numparse=True),
         ]
     storage.write_text(tables_dir / "claims.md", "\n".join(lines) + "\n")
     storage.write_text(tables_dir / "comparisons.csv", frame.to_csv(index=False))

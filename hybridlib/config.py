@@ -112,6 +112,8 @@ class Profile:
     # name `budget_name` (its own folders and table rows), with the same batch, data and seeds
     budgets: tuple[tuple[int, tuple[Strategy, ...]], ...] = ()
     mirror: str | None = None  # download mirror (see hybridlib.download), or None
+    # non-inferiority margins δ for the "keeps" claims, fixed before looking: {"map": δ, "rank_distance_per1k": δ}
+    margins: dict = field(default_factory=dict)
     path: str | None = None  # the YAML it was read from (so torchrun workers can read it again)
 
     def runs(self) -> list[RunSpec]:
@@ -175,7 +177,7 @@ def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
         raise ValueError(f"{path}: {e}") from e
 
 
-TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "budgets", "mirror")
+TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "budgets", "margins", "mirror")
 EVAL_KEYS = ("batch_size", "precision", "n_boot")
 
 
@@ -283,11 +285,24 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         budgets=budgets,
         one_seed=one_seed,
         mirror=raw.get("mirror"),
+        margins=_margins(raw.get("margins") or {}),
         path=path,
     )
     for name, _ in sweeps:
         profile.model(name)
     return profile
+
+
+MARGIN_KEYS = ("map", "rank_distance_per1k")
+
+
+def _margins(raw: object) -> dict[str, float]:
+    """The profile's `margins` section, checked: δ > 0 for mAP and for rank distance per 1,000 candidates."""
+    check_keys("margins", raw, MARGIN_KEYS)
+    for key, value in raw.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+            raise ValueError(f"margins.{key} must be a number > 0 (the loss hybrid may have and still keep the strength), got {value!r}")
+    return {key: float(value) for key, value in raw.items()}
 
 
 def _budget(entry: object) -> tuple[int, tuple[Strategy, ...]]:

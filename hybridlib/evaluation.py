@@ -151,7 +151,7 @@ def summarize(per_query: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
         a setting the task does not define is None.
     """
     scored = per_query[per_query["n_relevant"] > 0]
-    out: dict = {"skipped": {s: int(((per_query["setting"] == s) & (per_query["n_relevant"] == 0)).sum()) for s in SETTINGS}}
+    out: dict = {"ci_unit": stats.CI_UNIT, "skipped": {s: int(((per_query["setting"] == s) & (per_query["n_relevant"] == 0)).sum()) for s in SETTINGS}}
     for setting in SETTINGS:
         rows = scored[scored["setting"] == setting]
         if rows.empty:
@@ -187,8 +187,11 @@ def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarra
         ``metrics.json`` holds), and `per_query_scores`' frame (``per_query.csv.gz``).
     """
     per_query = per_query_scores(task, q_emb, c_emb)
+    c_lang = pd.Series([c.lang for c in task.candidates])
+    pools = [len(c_lang) - int((c_lang == x).sum()) if task.multi_excludes_query_language else len(c_lang)
+             for x in {q.lang for q in task.queries}]
     result = {"dataset": task.name, "languages": task.languages, "n_queries": len(task.queries),
-              "n_candidates": len(task.candidates), **summarize(per_query, n_boot=n_boot)}
+              "n_candidates": len(task.candidates), "multi_pool": float(np.mean(pools)), **summarize(per_query, n_boot=n_boot)}
     return result, per_query
 
 

@@ -24,6 +24,7 @@ from hybridlib.claims import CLAIMS, claims_column, claims_table, comparisons_fr
 from hybridlib.results import (  # noqa: E402
     COMPARED,
     per_language,
+    combined_comparisons,
     query_comparisons,
     read_summary,
     reference_strategy,
@@ -335,12 +336,12 @@ def comparison_forest(
     query: pd.DataFrame, seeds: pd.DataFrame, reference: str, dataset: str, model: str, profile: str
 ) -> Figure:
     """`reference` minus each other strategy, one panel per compared metric: the difference, its 95 % CI over the
-    evaluation queries (thick) and across training seeds (thin), and zero. A gap is settled only where the thin
-    bar stays off zero.
+    evaluation items only (thick) and its interval with both noises, training seeds and items (thin), and zero.
+    A gap is settled only where the thin bar stays off zero (per comparison; claims.md corrects for their number).
 
     Args:
         query: `results.query_comparisons`' frame.
-        seeds: `results.seed_comparisons`' frame, for the same strategies.
+        seeds: `results.combined_comparisons`' frame (or `results.seed_comparisons`'), for the same strategies.
         reference: the strategy compared with the others (`results.reference_strategy`).
         dataset: the evaluation dataset, for the title.
         model: the model, for the title.
@@ -362,7 +363,7 @@ def comparison_forest(
     axes[0].set_yticks(y, [f"− {other}" for other in others])
     axes[0].invert_yaxis()
     fig.suptitle(f"{reference} minus each strategy · {dataset} · {model} · profile {profile}\n"
-                 "thick: 95 % CI over the evaluation queries (paired); thin: 95 % CI across training seeds (Welch)", fontsize=9)
+                 "thick: 95 % CI over the evaluation items only; thin: 95 % interval with both noises (seeds and items)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -393,35 +394,39 @@ def claims_forest(frame: pd.DataFrame, profile: str) -> Figure:
     fig, axes = plt.subplots(2, 4, figsize=(13, 2.2 + 0.5 * len(pairs)), sharey=True)
     for ax, (column, other, sign, wording) in zip(axes.T.ravel(), CLAIMS):
         rows = {test: claims[(claims["column"] == column) & (claims["strategy"] == other) & (claims["test"] == test)]
-                .set_index(["dataset", "model", "reference"]).reindex(pairs) for test in ("queries", "seeds")}
+                .set_index(["dataset", "model", "reference"]).reindex(pairs) for test in ("queries", "seeds", "both")}
+        if rows["both"]["diff"].notna().any():
+            rows["seeds"] = rows["both"]
         ax.set_title(f"hybrid's {wording.split(' (')[0]}", fontsize=9)  # the claim without its gloss
         ax.tick_params(labelsize=7)
         ax.axvline(0, color="0.6", lw=0.8)
         _ci_bars(ax, rows["queries"], rows["seeds"], y, sign)
         for i, (dataset, _, reference) in enumerate(pairs):
-            gap = paper_gap(dataset, column, other)
+            pool = rows["both"]["pool"].iloc[i] if "pool" in rows["both"].columns else None
+            gap = paper_gap(dataset, column, other, pool)
             if gap is not None and reference == "hybrid-0.5" and not np.isnan(rows["queries"]["diff"].iloc[i]):
                 ax.plot(sign * gap, i, "x", color="tab:red", markersize=7)
         ax.set_xlabel("← against the claim · for it →", fontsize=7)
     axes[0, 0].set_yticks(y, [claims_column(*pair) for pair in pairs])
     axes[0, 0].invert_yaxis()
     fig.suptitle(f"The paper's claims as effect sizes · profile {profile}\nhybrid − other, signed so that right is "
-                 "the paper's side; thick: 95 % CI over queries, thin: across seeds; red ×: the paper's XLM-R gap", fontsize=9)
+                 "the paper's side; thick: 95 % CI over the items only, thin: with both noises (seeds and items); red ×: the "
+                 "paper's XLM-R gap (rank distance rescaled to our pool)", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def claims_grid(claims: pd.DataFrame, profile: str) -> Figure:
     """`claims.claims_table` as a grid: a row per claim, a column per (dataset, model), each cell coloured by
-    where the CI across training seeds lies (green: the paper's side of zero, red: the other side, grey: it holds
-    zero or there is none) and labelled with the difference and both marks.
+    where the interval with both noises lies (green: the paper's side of zero, red: the other side, grey: it holds
+    zero or there is none) and labelled with the difference, the interval and its mark.
 
     Args:
         claims: `claims.claims_table`'s frame.
         profile: the profile's name, for the title.
     """
     codes = {"✓": 1.0, "✗": -1.0, "~": 0.0, "·": 0.0}
-    colour = claims.map(lambda cell: codes.get(cell[-1], np.nan))  # the last mark is the across-seeds one
+    colour = claims.map(lambda cell: codes.get(cell[-1], np.nan))  # the mark of the interval with both noises
     fig, ax = plt.subplots(figsize=(5.5 + 1.5 * claims.shape[1], 0.9 + 0.42 * len(claims)))  # room for the claims
     sns.heatmap(colour, cmap=sns.color_palette(["#e8a0a0", "#e6e6e6", "#9fd39f"], as_cmap=True), vmin=-1.5, vmax=1.5,
                 annot=claims.to_numpy(), fmt="", annot_kws={"size": 7}, cbar=False, linewidths=0.5, linecolor="white", ax=ax)
@@ -430,18 +435,19 @@ def claims_grid(claims: pd.DataFrame, profile: str) -> Figure:
     ax.set_xlabel("")
     ax.set_ylabel("")
     fig.suptitle(f"The paper's claims about hybrid · profile {profile}\n"
-                 "cell: hybrid − other, then ✓ / ✗ / ~ for the 95 % CI over queries and across seeds; colour: across seeds", fontsize=9)
+                 "cell: hybrid − other, its 95 % interval with both noises (per comparison) and ✓ / ✗ / ~ for where it lies", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) -> list[Path]:
+def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str, margins: dict[str, float] | None = None) -> list[Path]:
     """Every result figure of a profile, one set per (dataset, model), written as PNG.
 
     Args:
         results_dir: the profile's results folder (``summary.csv`` and the result files under it).
         figures_dir: where the PNGs are written (``figures/<profile>``).
         profile: the profile's name, for the titles.
+        margins: the profile's non-inferiority margins, as `tables.write_tables`.
 
     Returns:
         The written files' paths.
@@ -468,9 +474,10 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str) ->
         if reference:
             query = query_comparisons(results_dir, summary, dataset, model, reference)
             seeds = seed_comparisons(summary, dataset, model, reference)
-            forest = comparison_forest(query, seeds, reference, dataset, model, profile)
+            both = combined_comparisons(results_dir, summary, dataset, model, reference, margins=margins)
+            forest = comparison_forest(query, both, reference, dataset, model, profile)
             written.append(save(forest, figures_dir / f"{stem}__comparisons.png"))
-            compared.append({"dataset": dataset, "model": model, "reference": reference, "all": (query, seeds)})
+            compared.append({"dataset": dataset, "model": model, "reference": reference, "all": (query, seeds, both)})
     if compared:
         written.append(save(claims_grid(claims_table(compared), profile), figures_dir / "claims.png"))
         written.append(save(claims_forest(comparisons_frame(compared), profile), figures_dir / "claims_forest.png"))

@@ -104,11 +104,22 @@ def collect(results_dir: str | Path) -> pd.DataFrame:
             "alpha": config["alpha"],
             "seed": config["seed"],
         }
+        stale = result.get("ci_unit") != stats.CI_UNIT  # written before the CIs resampled parallel items
+        per_query = _read_per_query(metrics_path.parent / "per_query.csv.gz") if stale else None
         for column, (setting, metric) in SUMMARY_METRICS.items():
             entry = (result[setting] or {}).get(metric)  # None: the task has no such setting
             row[column] = entry["mean"] if entry else float("nan")
             if column in HEADLINE:
-                row[f"{column}_ci_low"], row[f"{column}_ci_high"] = entry["ci95"] if entry else (float("nan"),) * 2
+                ci = entry["ci95"] if entry else (float("nan"),) * 2
+                if entry and stale:
+                    rows_ = per_query[(per_query["setting"] == setting) & (per_query["n_relevant"] > 0)]
+                    ci = stats.bootstrap_ci(rows_, metric, n_boot=int(config.get("n_boot", 1000)))
+                row[f"{column}_ci_low"], row[f"{column}_ci_high"] = ci
+        row["multi_pool"] = multi_pool(result)
+        scale = 1000 / row["multi_pool"]
+        row["rank_distance_per1k"] = row["rank_distance"] * scale
+        row["rank_distance_per1k_ci_low"] = row["rank_distance_ci_low"] * scale
+        row["rank_distance_per1k_ci_high"] = row["rank_distance_ci_high"] * scale
         row["path"] = str(metrics_path.parent.relative_to(results_dir))
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -116,6 +127,18 @@ def collect(results_dir: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{results_dir}: no metrics.json found; run notebook 03 (evaluation) first")
     frame["_order"] = frame["strategy"].map(strategy_sort_key)
     return frame.sort_values(["dataset", "model", "_order", "seed"]).drop(columns="_order").reset_index(drop=True)
+
+
+def multi_pool(result: dict) -> float:
+    """The size of a query's Mul pool in a metrics.json's task: every candidate, or on tasks whose Mul pool leaves
+    the query's language out (mtop-parallel, the same count in every language) all but one language's share.
+    Rank distance grows with it, so ``rank_distance_per1k`` divides by it: rank distance per 1,000 candidates."""
+    if "multi_pool" in result:
+        return float(result["multi_pool"])
+    if "n_candidates" not in result:
+        return float("nan")
+    n, languages = result["n_candidates"], len(result["languages"])
+    return n * (languages - 1) / languages if result["dataset"] == "mtop-parallel" else float(n)
 
 
 def write_summary(results_dir: str | Path) -> pd.DataFrame:
@@ -221,8 +244,35 @@ def query_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: s
     return pd.DataFrame(rows)
 
 
+def _seeds_of(part: pd.DataFrame, strategy: str) -> pd.DataFrame:
+    return part[part["strategy"] == strategy].sort_values("seed")
+
+
+def pairing(ref: pd.DataFrame, alt: pd.DataFrame) -> tuple[list[int], list[int], str]:
+    """Which seeds of the reference and of the other strategy a comparison uses, and its label: every common seed,
+    paired ('3 paired'); against a strategy that does not train (off-the-shelf: one run, no training noise) every
+    reference seed ('3 vs fixed'); against a strategy trained with one seed (a baseline of the `one_seed` list)
+    every reference seed and that run, whose training noise is taken to be the reference's ('3 vs 1 run': see
+    `stats.combined_test`'s ``single_run``).
+
+    Args:
+        ref: the reference strategy's summary rows (``seed``, ``strategy`` ...), one per seed.
+        alt: the other strategy's.
+    """
+    if len(alt) == 1:
+        kind = "fixed" if not _trains(alt.iloc[0]["strategy"]) else "1 run"
+        return list(ref["seed"]), list(alt["seed"]), f"{len(ref)} vs {kind}"
+    common = sorted(set(ref["seed"]) & set(alt["seed"]))
+    return common, common, f"{len(common)} paired"
+
+
+def _trains(strategy: str) -> bool:
+    return strategy != "off-the-shelf"
+
+
 def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
-    """`reference` minus each other strategy across training seeds, by `stats.seed_test` on the seeds' macro means.
+    """`reference` minus each other strategy across training seeds, by `stats.seed_test` (paired by seed) on the
+    seeds' macro means.
 
     Args:
         summary: `collect`'s frame, or any frame with its id columns and `COMPARED` columns (`unseen_summary`).
@@ -231,22 +281,93 @@ def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference:
         reference: the strategy compared with every other one.
 
     Returns:
-        One row per (strategy, `COMPARED` column) with ``diff``, ``low``, ``high``, ``p``, ``seeds`` ('3 vs 3'),
-        the two sides' seed sds (``sd_reference``, ``sd_other``) and ``detectable``, the smallest difference
-        the test would detect with 80 % power (`stats.detectable_difference`).
+        One row per (strategy, `COMPARED` column) with ``diff``, ``low``, ``high``, ``p``, ``seeds`` (`pairing`'s
+        label), ``sd_diff`` (the per-seed differences' sd) and ``detectable``, the smallest difference the test
+        would detect with 80 % power (`stats.detectable_difference`).
     """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
-    ref = part[part["strategy"] == reference]
+    ref = _seeds_of(part, reference)
     rows = []
     for other in _others(summary, dataset, model, reference):
-        alt = part[part["strategy"] == other]
+        alt = _seeds_of(part, other)
+        ref_seeds, alt_seeds, label = pairing(ref, alt)
         for column, _, _ in COMPARED:
-            a, b = ref[column].dropna(), alt[column].dropna()
-            test = stats.seed_test(a, b) if len(a) and len(b) else {}
-            sd_a, sd_b = (x.std(ddof=1) if len(x) > 1 else 0.0 for x in (a, b))
-            detectable = stats.detectable_difference(sd_a, len(a), sd_b, len(b)) if len(a) and len(b) else float("nan")
-            rows.append({"strategy": other, "column": column, "seeds": f"{len(ref)} vs {len(alt)}", **_numbers(test),
-                         "sd_reference": sd_a, "sd_other": sd_b, "detectable": detectable})
+            a = ref.set_index("seed").loc[ref_seeds, column].dropna()
+            b = alt.set_index("seed").loc[alt_seeds, column].dropna()
+            test = stats.seed_test(a, b, single_run=label.endswith("1 run")) if len(a) and len(b) else {}
+            sd_diff, n = test.get("sd_diff", float("nan")), len(a)
+            detectable = stats.detectable_difference(sd_diff, n) if n > 1 and not math.isnan(sd_diff) else float("nan")
+            rows.append({"strategy": other, "column": column, "seeds": label, **_numbers(test),
+                         "sd_diff": sd_diff, "detectable": detectable})
+    return pd.DataFrame(rows)
+
+
+def run_frames(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str,
+               seeds: list[int], setting: str, languages: Collection[str] | None = None) -> list[pd.DataFrame]:
+    """Per-query rows of one setting for each of `seeds` of a strategy, in that order (`stats.combined_test`'s input).
+
+    Args:
+        results_dir: the profile's results folder (``summary``'s paths are relative to it).
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+        strategy: the strategy.
+        seeds: its seeds to read.
+        setting: ``mono``, ``cross`` or ``multi``.
+        languages: only the queries in these languages; None: all.
+    """
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model) & (summary["strategy"] == strategy)]
+    frames = []
+    for seed in seeds:
+        path = part.loc[part["seed"] == seed, "path"].iloc[0]
+        rows = _read_per_query(Path(results_dir) / path / "per_query.csv.gz")
+        rows = rows[(rows["setting"] == setting) & (rows["n_relevant"] > 0)]
+        frames.append(rows[rows["lang"].isin(languages)] if languages is not None else rows)
+    return frames
+
+
+def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, reference: str,
+                         languages: Collection[str] | None = None, margins: dict[str, float] | None = None) -> pd.DataFrame:
+    """`reference` minus each other strategy with one interval that carries the training seeds' and the evaluation
+    items' noise (`stats.combined_test`), seeds paired as `pairing` says: the comparison the claims and the README
+    read.
+
+    Args:
+        results_dir: the profile's results folder.
+        summary: `collect`'s frame.
+        dataset: the evaluation dataset.
+        model: the model.
+        reference: the strategy compared with every other one.
+        languages: only the queries in these languages; None: all.
+        margins: the profile's non-inferiority margins δ (`config.Profile.margins`: ``map`` for the mAP columns,
+            ``rank_distance_per1k`` for rank distance, converted here to the dataset's pool); None: no margin test.
+
+    Returns:
+        One row per (strategy, `COMPARED` column): ``diff`` (the table's difference of means), ``low``/``high``
+        (95 %), ``p``, ``df``, ``p_margin``, ``margin`` (δ in the column's units), ``pred_low``/``pred_high`` (a
+        new seed's difference), ``seeds`` (`pairing`'s label) and ``pool`` (the Mul pool's size).
+    """
+    part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
+    ref = _seeds_of(part, reference)
+    pool = float(part["multi_pool"].iloc[0]) if "multi_pool" in part.columns else float("nan")
+    rows = []
+    for other in _others(summary, dataset, model, reference):
+        ref_seeds, alt_seeds, label = pairing(ref, _seeds_of(part, other))
+        for column, setting, metric in COMPARED:
+            sign = -1 if column == "rank_distance" else 1
+            margin = (margins or {}).get("rank_distance_per1k" if column == "rank_distance" else "map")
+            if margin is not None and column == "rank_distance":
+                margin = margin * pool / 1000
+            a = run_frames(results_dir, summary, dataset, model, reference, ref_seeds, setting, languages)
+            b = run_frames(results_dir, summary, dataset, model, other, alt_seeds, setting, languages)
+            single = label.endswith("1 run")
+            test = stats.combined_test(a, b, metric, margin=margin, sign=sign, single_run=single) if all(len(f) for f in a + b) else {}
+            nan = float("nan")
+            rows.append({"strategy": other, "column": column, "seeds": label, "diff": test.get("diff", nan),
+                         "low": test.get("low", nan), "high": test.get("high", nan), "p": test.get("p", nan),
+                         "df": test.get("df", nan), "margin": nan if margin is None else margin,
+                         "p_margin": test.get("p_margin", nan), "pred_low": test.get("pred_low", nan),
+                         "pred_high": test.get("pred_high", nan), "pool": pool})
     return pd.DataFrame(rows)
 
 
@@ -267,7 +388,7 @@ def significance_table(results_dir: str | Path, summary: pd.DataFrame, dataset: 
 
 
 def seed_table(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:
-    """`seed_comparisons` as a table (difference of seed means, Welch 95 % CI and p).
+    """`seed_comparisons` as a table (mean seed-paired difference, its 95 % CI and p).
 
     Args:
         summary: as in `seed_comparisons`.

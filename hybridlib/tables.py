@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hybridlib import storage
+from hybridlib import stats, storage
 from hybridlib.claims import write_claims
 from hybridlib.results import (
     COMPARED,
@@ -20,6 +20,7 @@ from hybridlib.results import (
     LANGUAGE_TABLE_TITLES,
     _comparison_table,
     _digits,
+    combined_comparisons,
     language_table,
     mean_sd_table,
     per_language,
@@ -31,7 +32,8 @@ from hybridlib.results import (
 )
 
 # the main table's columns: the paper's four numbers per dataset
-MAIN_COLUMNS = {"mono_map": "Mo mAP", "cross_map": "Cr mAP", "multi_map": "Mul mAP", "rank_distance": "RD"}
+MAIN_COLUMNS = {"mono_map": "Mo mAP", "cross_map": "Cr mAP", "multi_map": "Mul mAP", "rank_distance": "RD",
+                "rank_distance_per1k": "RD/1k"}
 
 
 def main_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -47,13 +49,14 @@ def main_table(summary: pd.DataFrame, dataset: str) -> pd.DataFrame:
         Index (model, strategy) in `strategy_sort_key` order; columns (metric, ``mean`` | ``sd`` | ``n`` | ``best``).
     """
     part = summary[summary["dataset"] == dataset]
+    part = part.assign(**{c: float("nan") for c in MAIN_COLUMNS if c not in part.columns})  # a summary from before RD/1k
     agg = part.groupby(["model", "strategy"])[list(MAIN_COLUMNS)].agg(["mean", "std", "count"])
     agg = agg.rename(columns={"std": "sd", "count": "n"}, level=1)
     order = sorted(agg.index, key=lambda key: (key[0], strategy_sort_key(key[1])))
     agg = agg.loc[order]
     for column in MAIN_COLUMNS:
         means = agg[(column, "mean")].round(_digits(column))  # best as printed
-        best = means.groupby(level="model").transform("min" if column == "rank_distance" else "max")
+        best = means.groupby(level="model").transform("min" if column.startswith("rank_distance") else "max")
         agg[(column, "best")] = means.notna() & (means == best)
     return agg.sort_index(axis=1, level=0, sort_remaining=False)
 
@@ -114,7 +117,9 @@ def _write_main(tables_dir: Path, summary: pd.DataFrame, profile_name: str) -> l
     made_by = provenance_text(tables_dir.parent, summary)
     md = [f"# Main results · profile `{profile_name}`", "",
           f"Generated from `{source}`. mAP (higher is better) and rank distance (RD, lower is better), mean ± sd over "
-          "training seeds; in bold, each model's best mean per column. The per-dataset tables give the CIs and tests.",
+          "training seeds; in bold, each model's best mean per column. RD grows with the size of the pool; RD/1k is "
+          "RD per 1,000 candidates of the Mul pool, the one to set beside another pool's (the paper's full sets). "
+          "The per-dataset tables and claims.md give the intervals and tests.",
           "", made_by]
     tex = [f"% Main results, profile {profile_name}; generated from {source} by hybridlib.results.write_tables.",
            "% mean $\\pm$ sd over training seeds; bold: each model's best mean per column. Needs \\usepackage{booktabs}.",
@@ -138,7 +143,7 @@ def _write_main(tables_dir: Path, summary: pd.DataFrame, profile_name: str) -> l
     return [tables_dir / "main.md", tables_dir / "main.tex"]
 
 
-def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
+def write_tables(results_dir: str | Path, profile_name: str, margins: dict[str, float] | None = None) -> list[Path]:
     """Markdown tables per (dataset, model): mean ± sd over seeds; the hybrid run against every other strategy,
     paired over the evaluation queries and across training seeds; per query language, and the same comparisons
     on the unseen languages alone. Then ``claims.md``: the paper's claims about hybrid, checked on every
@@ -147,6 +152,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
     Args:
         results_dir: the profile's results folder, holding ``summary.csv``.
         profile_name: the profile's name, for the headings.
+        margins: the profile's non-inferiority margins (`config.Profile.margins`); None: no "keeps" claim can hold.
 
     Returns:
         The written files' paths, ``tables/<dataset>__<model>.md``, then ``tables/claims.md`` and
@@ -170,7 +176,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         per_lang = per_language(results_dir, summary, dataset, model)
         unseen = sorted(per_lang.loc[per_lang["unseen"], "lang"].unique())
         if reference:
-            comparisons = _comparisons(results_dir, summary, per_lang, dataset, model, reference, unseen)
+            comparisons = _comparisons(results_dir, summary, per_lang, dataset, model, reference, unseen, margins)
             compared.append(comparisons)
             lines += _comparison_section(comparisons["all"], reference)
         lines += _language_section(per_lang, unseen)
@@ -181,7 +187,7 @@ def write_tables(results_dir: str | Path, profile_name: str) -> list[Path]:
         written.append(path)
     written += _write_main(results_dir / "tables", summary, profile_name)
     if compared:
-        written += write_claims(results_dir / "tables", compared, profile_name)
+        written += write_claims(results_dir / "tables", compared, profile_name, margins)
     return written
 
 
@@ -201,14 +207,18 @@ def unseen_summary(per_lang: pd.DataFrame, dataset: str, model: str) -> pd.DataF
 
 
 def _comparisons(results_dir: Path, summary: pd.DataFrame, per_lang: pd.DataFrame, dataset: str, model: str,
-                 reference: str, unseen: list[str]) -> dict:
-    """`reference` against each strategy, over the queries and across seeds, on all languages and (when the task
-    has any) on the unseen ones: {"dataset", "model", "reference", "all": (query, seeds), "unseen": (query, seeds)}."""
+                 reference: str, unseen: list[str], margins: dict[str, float] | None = None) -> dict:
+    """`reference` against each strategy over the queries, across seeds and with both noises, on all languages and
+    (when the task has any) on the unseen ones: {"dataset", "model", "reference", "all": (query, seeds, both),
+    "unseen": (query, seeds, both)}."""
     out = {"dataset": dataset, "model": model, "reference": reference,
-           "all": (query_comparisons(results_dir, summary, dataset, model, reference), seed_comparisons(summary, dataset, model, reference))}
+           "all": (query_comparisons(results_dir, summary, dataset, model, reference),
+                   seed_comparisons(summary, dataset, model, reference),
+                   combined_comparisons(results_dir, summary, dataset, model, reference, margins=margins))}
     if unseen:
         out["unseen"] = (query_comparisons(results_dir, summary, dataset, model, reference, unseen),
-                         seed_comparisons(unseen_summary(per_lang, dataset, model), dataset, model, reference))
+                         seed_comparisons(unseen_summary(per_lang, dataset, model), dataset, model, reference),
+                         combined_comparisons(results_dir, summary, dataset, model, reference, unseen, margins))
     return out
 
 
@@ -222,25 +232,24 @@ def _own_first_note(part: pd.DataFrame) -> list[str]:
             "query's answers); above it, answers in the query's language come first more often than chance."]
 
 
-def _comparison_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str) -> list[str]:
-    query, seeds = pair
+BOTH_TEXT = ("Difference of the two strategies' means (as in the mean ± sd table), its 95 % interval with both noises "
+             "(training seeds, paired by seed, and evaluation items, resampled as whole parallel items; "
+             "`stats.combined_test`) and its two-sided p. Per comparison: claims.md corrects the claims for their number.")
+SEEDS_TEXT = ("Across training seeds only: the mean per-seed difference of macro means, with the 95 % CI and two-sided "
+              "p of the seed-paired t-test (same seed, same group stream; against off-the-shelf, one run, a one-sample "
+              "test; against a baseline trained with one seed, its training noise taken as the reference's).")
+QUERIES_TEXT = ("Over the evaluation items only (training noise left out): per-query values averaged over seeds, 95 % "
+                "bootstrap CI over parallel items and the p of a paired sign-flip test over them.")
+
+
+def _comparison_section(tests: tuple[pd.DataFrame, ...], reference: str) -> list[str]:
+    query, seeds, both = tests
     return [
-        "",
-        f"## {reference} against each strategy",
-        "",
-        "Difference of macro means (per-query values averaged over seeds), 95 % bootstrap CI over parallel groups, "
-        "and the two-sided p of a paired sign-flip test over parallel groups (10,000 permutations).",
-        "",
-        _comparison_table(query, reference).to_markdown(),
-        "",
-        f"## {reference} against each strategy, across training seeds",
-        "",
-        "Difference of the seeds' mean macro means, with the 95 % CI and two-sided p of Welch's t-test over "
-        "seeds (a one-sample test against a strategy with a single run, such as off-the-shelf). The paired "
-        "test above averages seeds before testing, so it leaves this seed-to-seed variation out; a gap that "
-        "another training seed might reverse shows here as a wide CI.",
-        "",
+        "", f"## {reference} against each strategy", "", BOTH_TEXT, "", _comparison_table(both, reference).to_markdown(),
+        "", f"### {reference} against each strategy, across training seeds only", "", SEEDS_TEXT, "",
         _comparison_table(seeds, reference).to_markdown(),
+        "", f"### {reference} against each strategy, over the evaluation items only", "", QUERIES_TEXT, "",
+        _comparison_table(query, reference).to_markdown(),
     ]
 
 
@@ -262,33 +271,30 @@ def _language_section(per_lang: pd.DataFrame, unseen: list[str]) -> list[str]:
     return lines
 
 
-def _unseen_section(pair: tuple[pd.DataFrame, pd.DataFrame], reference: str, unseen: list[str]) -> list[str]:
-    query, seeds = pair
+def _unseen_section(tests: tuple[pd.DataFrame, ...], reference: str, unseen: list[str]) -> list[str]:
+    query, seeds, both = tests
     return [
-        "",
-        f"### {reference} against each strategy on the unseen languages ({', '.join(unseen)})",
-        "",
-        "As the two comparisons above, on the unseen languages' queries only (Cr: from them to every other "
-        "language). Over the evaluation queries (paired sign-flip test over parallel groups):",
-        "",
-        _comparison_table(query, reference).to_markdown(),
-        "",
-        "Across training seeds (Welch's t-test on each seed's macro mean over the unseen languages):",
-        "",
-        _comparison_table(seeds, reference).to_markdown(),
+        "", f"### {reference} against each strategy on the unseen languages ({', '.join(unseen)})", "",
+        "As above, on the unseen languages' queries only (Cr: from them to every other language). " + BOTH_TEXT, "",
+        _comparison_table(both, reference).to_markdown(), "", SEEDS_TEXT, "", _comparison_table(seeds, reference).to_markdown(),
+        "", QUERIES_TEXT, "", _comparison_table(query, reference).to_markdown(),
     ]
 
 
 def ci_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Headline metrics as 'mean [CI low, CI high]' per (dataset, model, strategy): mean over seeds, the CI of seed 0's run."""
+    """Headline metrics as 'mean [low, high]' per (dataset, model, strategy): the mean over seeds and a 95 % interval
+    of that mean with both noises (`stats.mean_interval`: the seeds' spread and each run's bootstrap over parallel
+    items); for a single run, its bootstrap CI over items alone (marked with n = 1)."""
     out = []
     for (dataset, model, strategy), group in summary.groupby(["dataset", "model", "strategy"]):
-        first = group.sort_values("seed").iloc[0]
         row = {"dataset": dataset, "model": model, "strategy": strategy, "n": len(group)}
         for col in HEADLINE:
             digits = _digits(col)
-            low, high = first[col + "_ci_low"], first[col + "_ci_high"]
-            row[col] = "–" if group[col].isna().all() else f"{group[col].mean():.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+            if group[col].isna().all():
+                row[col] = "–"
+                continue
+            mean, low, high = stats.mean_interval(group[col], group[col + "_ci_low"], group[col + "_ci_high"])
+            row[col] = f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
         out.append(row)
     frame = pd.DataFrame(out)
     frame["_order"] = frame["strategy"].map(strategy_sort_key)

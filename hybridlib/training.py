@@ -141,8 +141,8 @@ def train_run(
         strategy: the batching strategy (`samplers.Strategy.parse("hybrid-0.5")` etc.).
         seed: the trainer's seed and data seed; the same seed gives the same batches (and, on a CPU, weights).
         settings: the profile's optimisation settings, equal for every strategy.
-        out_dir: the run folder: ``model/``, ``train_log.json``, ``base_model.json`` and, while training,
-            ``checkpoints/``.
+        out_dir: the run folder: ``model/``, ``train_log.json``, ``budget.json`` (steps done and pairs that
+            reached the loss), ``base_model.json`` and, while training, ``checkpoints/``.
         revision: the hub commit of `base_model` (None: the default branch).
         callbacks: extra trainer callbacks (the tests use one to interrupt a run).
 
@@ -154,13 +154,22 @@ def train_run(
     trainer = make_trainer(base_model, rows, languages, strategy, seed, settings, ckpt_dir, revision=revision, callbacks=callbacks)
     model = trainer.model
     last = last_complete_checkpoint(ckpt_dir)
+    resumed_steps = 0
     if last:
         print(f"resuming {strategy.label} seed {seed} from {last}")
+        resumed_steps = int(last.rsplit("-", 1)[-1])
+    seen = [0]  # pairs that reached the loss in this process: the budget as trained, not as configured
+    hook = trainer.loss.register_forward_pre_hook(lambda module, args: seen.__setitem__(0, seen[0] + len(args[0][0]["input_ids"])))
     trainer.train(resume_from_checkpoint=last)
+    hook.remove()
     if trainer.is_world_process_zero():
         with storage.atomic_dir(out_dir / "model") as tmp:
             model.save(str(tmp))
         storage.write_json(out_dir / "train_log.json", trainer.state.log_history)
+        storage.write_json(out_dir / "budget.json", {
+            "steps": trainer.state.global_step, "batch_size": settings.batch_size, "resumed_at_step": resumed_steps,
+            # pairs through the loss on this rank, times the ranks, plus the steps a resumed run had done before
+            "pairs_seen": seen[0] * world_size() + resumed_steps * settings.batch_size})
         # the hub commit the base model resolved to (transformers records it on configs loaded from the hub)
         commit = getattr(model[0].auto_model.config, "_commit_hash", None)
         storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})

@@ -102,9 +102,10 @@ NOTEBOOKS = {
         ("code", SETUP),
         ("md", "## Evaluate"),
         ("code", "from hybridlib.pipeline import evaluate_all\n\nevaluate_all(cfg, paths)"),
-        ("md", "## The main table, with confidence intervals\n\nMean over seeds per (dataset, model, strategy); in brackets "
-               "the 95 % bootstrap CI over the evaluation queries of the first seed's run. Every row is also in "
-               "`results/<profile>/summary.csv`, one per run."),
+        ("md", "## The main table, with intervals\n\nMean over seeds per (dataset, model, strategy); in brackets a 95 % "
+               "interval of that mean with both noises: the seeds' spread and the evaluation items' (each run's "
+               "bootstrap over parallel items); a single run (n = 1) has its items' CI alone. Every run is also a row "
+               "of `results/<profile>/summary.csv`."),
         ("code", "from hybridlib import results, tables\n\nsummary = results.write_summary(paths.results)\ntables.ci_table(summary)"),
         ("md", "## Per query language\n\nMul mAP per query language and strategy: where fine-tuning helps, and whether "
                "the languages no strategy trained on (marked `*`) gain as much as the others."),
@@ -122,27 +123,30 @@ NOTEBOOKS = {
         ("code", COLAB),
         ("params", PARAMETERS),
         ("code", SETUP),
-        ("md", "## Tables\n\nPer (dataset, model): mean ± sd over seeds; hybrid against each strategy, over the evaluation "
-               "queries and across training seeds; per query language. `main.md` (and `main.tex`): the paper's table. "
-               "Every comparison is also in `comparisons.csv`."),
+        ("md", "## Tables\n\nPer (dataset, model): mean ± sd over seeds; hybrid against each strategy with one interval "
+               "carrying both noises (training seeds, paired, and evaluation items), then across seeds only and over "
+               "the items only; per query language. `main.md` (and `main.tex`): the paper's table, with rank distance "
+               "also per 1,000 candidates. Every comparison is also in `comparisons.csv`."),
         ("code", "from IPython.display import Image, Markdown, display\nfrom hybridlib import figures, tables\n\n"
-                 "for path in tables.write_tables(paths.results, cfg.name):\n    print(path)\n"
+                 "for path in tables.write_tables(paths.results, cfg.name, cfg.margins):\n    print(path)\n"
                  "display(Markdown((paths.results / \"tables\" / \"main.md\").read_text()))"),
         ("md", "## The paper's claims\n\nEach claim is the sign the paper reports for hybrid minus xx-mono or xy on one "
-               "metric; ✓ where our 95 % CI lies on the paper's side of zero, ✗ on the other, ~ where it holds zero. "
-               "Read the **across-seeds** mark: it says whether another training seed would keep the gap, while the "
-               "mark over the queries only says the evaluation set is large enough to see it between these runs."),
+               "metric. Read the **verdicts** first: holds / does not hold / cannot tell, from the test with both "
+               "noises after Holm's correction over the claims; a \"keeps\" claim holds only where hybrid loses less "
+               "than the profile's margin δ, fixed before looking. The marks under them (✓ / ✗ / ~) are per "
+               "comparison, not corrected: a ✓ there is not a finding on its own."),
         ("code", "claims = paths.results / \"tables\" / \"claims.md\"  # written where the runs include hybrid-0.5\n"
                  "display(Markdown(claims.read_text() if claims.exists() else \"No hybrid-0.5 runs: no claims to check.\"))"),
         ("md", "## Figures\n\nAll figures of the profile, written to `figures/<profile>/`."),
-        ("code", "written = figures.write_all(paths.results, paths.figures, cfg.name)\nfor path in written:\n    print(path)"),
+        ("code", "written = figures.write_all(paths.results, paths.figures, cfg.name, cfg.margins)\nfor path in written:\n    print(path)"),
         ("md", "## The trade-off\n\nEach strategy on Mo against Cr mAP (left) and on rank distance against Mul mAP "
                "(right), both oriented so that up and right is better. Hybrid keeping both strengths, as the paper "
                "claims, would sit in the upper right corner, beyond the ends of the dashed α path (xy and xx-mono)."),
         ("code", "for path in written:\n    if path.name.endswith(\"__tradeoff.png\"):\n        display(Image(filename=str(path)))"),
         ("md", "## The claims as effect sizes\n\nHybrid minus the other strategy for each claim, signed so that right is "
-               "the paper's side, with its 95 % CI over the queries (thick) and across seeds (thin), beside the "
-               "paper's own XLM-R gap where it reports one. A thin bar across zero is a claim three seeds cannot settle."),
+               "the paper's side, with its 95 % CI over the evaluation items only (thick) and its interval with both "
+               "noises (thin), beside the paper's own XLM-R gap where it reports one (rank distance rescaled to our "
+               "pool). A thin bar across zero is a claim these seeds and items cannot settle."),
         ("code", "forest = paths.figures / \"claims_forest.png\"\nif forest.exists():\n    display(Image(filename=str(forest)))"),
     ],
 }

@@ -60,7 +60,7 @@ def test_comparison_forest_draws_both_intervals_and_marks_a_missing_setting(tmp_
     seeds = query.assign(low=query["diff"] - 0.05, high=query["diff"] + 0.05, p=0.4)
     fig = figures.comparison_forest(query, seeds, "hybrid-0.5", "mtop-parallel", "xlmr", "paper")
     title = fig._suptitle.get_text()
-    assert all(word in title for word in ("hybrid-0.5 minus each strategy", "mtop-parallel", "xlmr", "profile paper", "across training seeds"))
+    assert all(word in title for word in ("hybrid-0.5 minus each strategy", "mtop-parallel", "xlmr", "profile paper", "both noises"))
     mono = fig.axes[0]
     assert mono.get_title().startswith("Mo") and "not defined" in mono.texts[0].get_text()
     assert [t.get_text() for t in mono.get_yticklabels()] == ["− xy", "− xx-mono"]

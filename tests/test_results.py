@@ -23,12 +23,13 @@ def write_run(results_dir, dataset: str, strategy: str, seed: int, mono: dict | 
         mean = sum(per_lang.values()) / len(per_lang)
         return {metric: {"mean": mean, "per_lang": per_lang, "ci95": [mean, mean]}}
 
-    result = {"skipped": {}, "mono": block(mono, "map") if mono else None, "cross": block(multi, "map"),
+    result = {"dataset": dataset, "languages": sorted(multi), "n_candidates": 30, "skipped": {},
+              "mono": block(mono, "map") if mono else None, "cross": block(multi, "map"),
               "multi": {**block(multi, "map"), **block({k: 100 * v for k, v in multi.items()}, "rank_distance")}}
     if mono:  # own-language first is defined where the Mul pool holds the query's language (not mtop-parallel)
         own_first = 0.4 if strategy.startswith("hybrid") else 0.7
         result["multi"].update({**block({k: own_first for k in multi}, "own_first"), **block({k: 0.25 for k in multi}, "own_share")})
-    rows = [{"query_id": f"{key}-{lang}", "key": key, "lang": lang, "target": target, "setting": setting, "n_relevant": 1,
+    rows = [{"query_id": f"{lang}-{key}", "key": key, "lang": lang, "target": target, "setting": setting, "n_relevant": 1,
              "map": value, "rank_distance": 100 * value}
             for setting, target, values in (("mono", None, mono), ("multi", "all", multi)) if values
             for lang, value in values.items() for key in ("q1", "q2")]
@@ -43,7 +44,9 @@ def results_dir(tmp_path):
     for seed, shift in enumerate((0.0, 0.1)):
         for strategy, base in (("xy", 0.4), ("hybrid-0.5", 0.5)):
             gain = 0.05 if strategy == "hybrid-0.5" else 0.0  # on el only
-            values = {"en": base + shift, "de": base + 0.2 + shift, "el": base - 0.3 + shift + gain}
+            # hybrid's seeds also move apart from xy's (mean zero), so the seed-paired differences have a spread
+            jitter = (-0.01, 0.01)[seed] if strategy == "hybrid-0.5" else 0.0
+            values = {"en": base + shift + jitter, "de": base + 0.2 + shift + jitter, "el": base - 0.3 + shift + gain + jitter}
             write_run(tmp_path, "xquad-r", strategy, seed, mono=values, multi=values)
             write_run(tmp_path, "mtop-parallel", strategy, seed, mono=None, multi=values)
     results.write_summary(tmp_path)
@@ -63,7 +66,7 @@ def test_language_table_means_over_seeds_and_separates_unseen_languages(results_
     assert results.language_table(per_lang, "rank_distance").loc["el*", "xy"] == "15.0"
     unseen = results.seed_table(unseen_summary(per_lang, "xquad-r", "m"), "xquad-r", "m", "hybrid-0.5")
     assert unseen.loc["hybrid-0.5 − xy", "mono_map"].startswith("+0.150 ["), "el: (0.25 + 0.35) / 2 − (0.1 + 0.2) / 2"
-    assert unseen.loc["hybrid-0.5 − xy", "seeds"] == "2 vs 2"
+    assert unseen.loc["hybrid-0.5 − xy", "seeds"] == "2 paired"
 
 
 def test_paired_comparison_on_the_unseen_languages_takes_only_their_queries(results_dir):
@@ -83,9 +86,10 @@ def test_tables_and_figure_leave_out_a_setting_the_task_lacks(results_dir, tmp_p
     text = (results_dir / "tables" / "mtop-parallel__m.md").read_text()
     assert "### Cr mAP" in text and "### Mo mAP" not in text and "no strategy trained on it (el)" in text
     unseen_part = text.split("against each strategy on the unseen languages (el)")[1]
-    paired_row, seed_row = (line for line in unseen_part.splitlines() if line.startswith("| hybrid-0.5 − xy"))
-    assert paired_row.split("|")[2].strip() == seed_row.split("|")[3].strip() == "–", "no Mo on mtop-parallel"
-    assert paired_row.split("|")[4].strip().startswith("+0.150 ["), "Mul over el's queries: 0.30 − 0.15"
+    both_row, seed_row, query_row = (line for line in unseen_part.splitlines() if line.startswith("| hybrid-0.5 − xy"))
+    assert both_row.split("|")[3].strip() == seed_row.split("|")[3].strip() == query_row.split("|")[2].strip() == "–", "no Mo on mtop-parallel"
+    assert query_row.split("|")[4].strip().startswith("+0.150 ["), "Mul over el's queries: 0.30 − 0.15"
+    assert both_row.split("|")[5].strip().startswith("+0.150 ["), "the same difference, with both noises"
     en_row = next(line for line in (results_dir / "tables" / "xquad-r__m.md").read_text().splitlines() if line.startswith("| en "))
     assert en_row.split("|")[2:4] == [" 0.450 ", "        0.550 "], "three decimals kept, right-aligned"
     fig = figures.per_language_points(per_lang, "mtop-parallel", "m", "test")
@@ -100,6 +104,7 @@ def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
     every, unseen = text.split("## Every query language")[1].split("## The unseen query languages only")
 
     def rows(part: str) -> dict[str, list[str]]:
+        part = part.split("Each comparison:")[1]
         lines = [line for line in part.split("Holm-adjusted p")[0].splitlines() if line.startswith("| ") and "---" not in line]
         return {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in lines}
 
@@ -107,41 +112,50 @@ def test_claims_mark_each_ci_against_the_sign_the_paper_reports(results_dir):
     assert every["hybrid's …"][:2] == ["mtop-parallel · m", "xquad-r · m"]
     # hybrid − xy: +0.1 on en and de, +0.15 on el, the same for every query (a zero-width CI over queries) and
     # shifted alike by each seed, so the CI across 2 seeds a side holds zero
-    assert every["Mo mAP > xy's"][:2] == ["–", "+0.117 ✓ ~"], "mtop-parallel has no Mo"
-    assert every["rank distance ≤ xy's (less language bias)"][1] == "+11.7 ✗ ~", "a higher rank distance is against the claim"
+    # per seed 0.107 and 0.127 (hybrid's seeds ±0.01 apart from xy's): 2 paired seeds, df 1, an interval holding zero
+    assert every["Mo mAP > xy's"][0] == "–", "mtop-parallel has no Mo"
+    assert every["Mo mAP > xy's"][1].startswith("+0.117 [") and every["Mo mAP > xy's"][1].endswith("~")
+    assert every["rank distance ≤ xy's (less language bias)"][1].startswith("+11.7 [")
     assert every["Mo mAP ≥ xx-mono's (keeps X-X's monolingual strength)"] == ["–", "–", "–"], "no xx-mono run"
-    assert every["hybrid's …"][-1] == "across seeds, over the columns"
-    assert every["rank distance ≤ xy's (less language bias)"][-1] == "0 ✓, 0 ✗, 2 ~", "its two columns' seed marks"
-    assert unseen["Mo mAP > xy's"][:2] == ["–", "+0.150 ✓ ~"], "el's queries alone"
+    assert every["hybrid's …"][-1] == "over the columns"
+    assert every["rank distance ≤ xy's (less language bias)"][-1] == "0 ✓, 0 ✗, 2 ~", "its two columns' marks"
+    assert unseen["Mo mAP > xy's"][1].startswith("+0.150 ["), "el's queries alone"
 
 
 def test_claims_p_values_are_holm_adjusted_per_column_and_every_comparison_is_in_the_csv(results_dir):
-    write_tables(results_dir, "test")
+    write_tables(results_dir, "test", margins={"map": 0.01, "rank_distance_per1k": 3})
     frame = pd.read_csv(results_dir / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
-    assert len(frame) == 2 * 2 * 2 * 4, "(dataset) × (all, unseen) × (queries, seeds) × 4 columns, one strategy"
+    assert len(frame) == 2 * 2 * 3 * 4, "(dataset) × (all, unseen) × (queries, seeds, both) × 4 columns, one strategy"
     claims = frame[frame["claim"].notna()]
     assert frame.loc[frame["claim"].isna(), "p_holm"].isna().all()
-    # the same seed p for every claim of a column: Holm multiplies the smallest by the family's size, 4 claims
+    # the seed-paired p of every claim of a column: Holm multiplies the smallest by the family's size, 4 claims
     # against xy on xquad-r, 3 on mtop-parallel (no Mo); xx-mono's claims have no run and are no family members
     for dataset, size in (("xquad-r", 4), ("mtop-parallel", 3)):
         seeds = claims[(claims["dataset"] == dataset) & (claims["test"] == "seeds") & claims["p"].notna()]
-        assert len(seeds) == 2 * size and seeds["seeds"].eq("2 vs 2").all()
-        assert seeds["p_holm"].tolist() == pytest.approx((size * seeds["p"]).clip(upper=1).tolist())
+        assert len(seeds) == 2 * size and seeds["seeds"].eq("2 paired").all()
+        for _, family in seeds.groupby("languages"):
+            assert family["p_holm"].tolist() == pytest.approx(stats.holm(family["p"]).tolist())
+        # with both noises the family also holds the "keeps" claims' margin tests: 2 of them against xy on xquad-r
+        both = claims[(claims["dataset"] == dataset) & (claims["test"] == "both") & (claims["languages"] == "all") & claims["p"].notna()]
+        keeps = both["claim"].map(keeps_claim)
+        adjusted = stats.holm(list(both["p"]) + list(both.loc[keeps, "p_margin"]))
+        assert both["p_holm"].tolist() == pytest.approx(adjusted[:len(both)].tolist())
+        assert both.loc[keeps, "p_margin_holm"].tolist() == pytest.approx(adjusted[len(both):].tolist())
     text = (results_dir / "tables" / "claims.md").read_text()
-    holm_every = text.split("## The unseen")[0].split("Holm-adjusted p")[1]
+    holm_every = text.split("## The unseen")[0].split("Holm-adjusted p (two-sided")[1]
     row = next(line for line in holm_every.splitlines() if line.startswith("| Mo mAP > xy's"))
-    seed_p = claims.query("dataset == 'xquad-r' and languages == 'all' and test == 'seeds'")["p"].iloc[0]
-    assert [cell.strip() for cell in row.split("|")[2:-1]] == ["–", f"1.000 / {min(1, 4 * seed_p):.3f}"]
-
+    cell = [c.strip() for c in row.split("|")[2:-1]][1]
+    assert len(cell.split(" / ")) == 3, "over queries / across seeds / both"
+    assert "δ = 0.01 mAP, δ = 3 rank distance per 1,000 candidates" in text
 
 
 def test_claims_say_how_small_a_gap_the_seeds_could_detect_and_how_many_would_see_the_papers(results_dir):
     write_tables(results_dir, "test")
     frame = pd.read_csv(results_dir / "tables" / "comparisons.csv", keep_default_na=False, na_values=[""])
     row = frame.query("dataset == 'xquad-r' and languages == 'all' and test == 'seeds' and column == 'mono_map'").iloc[0]
-    sd = pd.Series([0.5, 0.6]).std()  # each strategy's two seeds differ by 0.1
-    assert row[["sd_reference", "sd_other"]].tolist() == pytest.approx([sd, sd])
-    assert row["detectable"] == pytest.approx(stats.detectable_difference(sd, 2, sd, 2))
+    sd = pd.Series([-0.01, 0.01]).std()  # the per-seed differences differ by 0.02
+    assert row["sd_diff"] == pytest.approx(sd)
+    assert row["detectable"] == pytest.approx(stats.detectable_difference(sd, 2))
     text = (results_dir / "tables" / "claims.md").read_text()
     every, unseen = (part.split("80 % power")[1] for part in text.split("## The unseen"))
 
@@ -149,12 +163,14 @@ def test_claims_say_how_small_a_gap_the_seeds_could_detect_and_how_many_would_se
         return [cell.strip() for cell in next(line for line in part.splitlines() if line.startswith(f"| {claim}")).split("|")[2:-1]]
 
     # the paper's XLM-R XQuAD-R gap hybrid − xy: Mo mAP .798 − .755; MTOP and the unseen languages have no paper figure
-    needed = stats.seeds_needed(sd, sd, 0.043)
+    needed = stats.seeds_needed(sd, 0.043)
     assert cells(every, "Mo mAP > xy's") == ["–", f"{row['detectable']:.3f} · paper +0.043 → {needed} seeds"]
     assert cells(every, "Mul mAP ≥ xy's")[1].endswith("paper ±0.000"), "a tie in the paper: no gap to detect"
     assert cells(every, "Mul mAP ≥ xy's")[0] == f"{row['detectable']:.3f}"
     assert "paper" not in "".join(cells(unseen, "Mo mAP > xy's"))
     assert paper_gap("mtop-intent", "mono_map", "xy") is None
+    # rank distance grows with the pool: the paper's gap is rescaled to ours (30 candidates here) before it is set beside it
+    assert paper_gap("xquad-r", "rank_distance", "xy", pool=30) == pytest.approx((286.6 - 295.4) / 13014 * 30)
 
 
 def test_claim_marks_cover_every_case():
@@ -166,11 +182,13 @@ def test_claim_marks_cover_every_case():
         return table.loc["Mul mAP ≥ xy's (keeps X-Y's multilingual strength)"]
 
     nan = float("nan")
-    assert cell(frame(0.01, 0.03), frame(-0.01, 0.05)).tolist() == ["+0.020 ✓ ~"]
-    assert cell(frame(-0.03, -0.01), frame(nan, nan)).tolist() == ["-0.020 ✗ ·"], "a single run a side has no CI"
+    assert cell(frame(0.01, 0.03), frame(-0.01, 0.05)).tolist() == ["+0.020 [-0.010, +0.050] ~"], "the headline interval"
+    no_spread = frame(-0.03, -0.01).assign(low=nan, high=nan)
+    assert cell(frame(-0.03, -0.01), no_spread).tolist() == ["-0.020 ·"], "no spread: no interval"
+    assert cell(frame(-0.03, -0.01), frame(-0.05, -0.01)).tolist() == ["-0.030 [-0.050, -0.010] ✗"]
     assert list(cell(frame(0.01, 0.03), frame(0.01, 0.03), "hybrid-0.25").index) == ["d · m (hybrid-0.25)"]
-    # the tally over columns counts the across-seeds marks; '–' and '·' (no CI) are not counted
-    assert _tally(pd.Series(["+0.1 ✓ ✓", "-0.1 ✗ ✗", "+0.0 ✓ ~", "–", "+0.1 ✓ ·", "+0.2 ~ ✓"])) == "2 ✓, 1 ✗, 1 ~"
+    # the tally over columns counts the marks; '–' and '·' (no interval) are not counted
+    assert _tally(pd.Series(["+0.1 ✓", "-0.1 ✗", "+0.0 ~", "–", "+0.1 ·", "+0.2 ✓"])) == "2 ✓, 1 ✗, 1 ~"
 
 
 def test_tables_before_evaluation_name_the_missing_file_and_the_notebook_to_run(tmp_path):
@@ -201,28 +219,44 @@ def test_each_claim_is_the_sign_the_papers_xquad_r_numbers_show():
         assert gap > 0 if strict else gap >= 0, wording
 
 
-def test_keeps_claims_read_as_the_largest_loss_each_ci_leaves_possible(results_dir):
+def test_keeps_claims_read_as_the_largest_loss_each_interval_leaves_possible_against_the_margin(results_dir):
     nan = float("nan")
     query = pd.DataFrame([{"strategy": "xy", "column": c, "diff": (low + high) / 2, "low": low, "high": high, "p": 0.5}
                           for c, low, high in [("mono_map", 0.01, 0.03), ("cross_map", -0.02, 0.01),
                                                ("multi_map", 0.01, 0.03), ("rank_distance", -10.0, 5.0)]])
-    seeds = query.assign(low=[nan, -0.05, -0.04, -30.0], high=[nan, 0.04, -0.01, -2.0])
-    frame = comparisons_frame([{"dataset": "xquad-r", "model": "m", "reference": "hybrid-0.5", "all": (query, seeds)}])
+    both = query.assign(low=[nan, -0.05, -0.04, -30.0], high=[nan, 0.04, -0.01, -2.0], margin=[0.01, 0.01, 0.01, 9.0],
+                        p_margin=[nan, 0.3, 0.6, 0.001])
+    frame = comparisons_frame([{"dataset": "xquad-r", "model": "m", "reference": "hybrid-0.5", "all": (query, query, both)}])
     table = loss_table(frame)["xquad-r · m"]
     assert list(table.index) == [text for *_, text in CLAIMS if keeps_claim(text)]
-    assert len(table) == 4
     assert table.tolist() == [
         "–",  # no xx-mono run
-        "0.020 / 0.050",  # Cr mAP: the CIs reach 0.02 and 0.05 below xy's
-        "none / 0.040",  # Mul mAP: over queries wholly above xy's; across seeds wholly below, by up to 0.04
-        "5.0 / none",  # rank distance, lower is better: up to 5 above xy's over queries
+        "0.050 · δ 0.010",  # Cr mAP: the interval reaches 0.05 below xy's
+        "0.040 · δ 0.010",  # Mul mAP: wholly below, by up to 0.04
+        "none · δ 9.0",  # rank distance, lower is better: wholly below xy's
     ]
-    write_tables(results_dir, "test")
+    write_tables(results_dir, "test", margins={"map": 0.01, "rank_distance_per1k": 3})
     text = (results_dir / "tables" / "claims.md").read_text()
     every = text.split("## The unseen")[0].split("as non-inferiority")[1]
     row = next(line for line in every.splitlines() if line.startswith("| rank distance ≤ xy's"))
-    # hybrid's rank distance is 11.7 above xy's for every query (a zero-width CI over queries)
-    assert [cell.strip() for cell in row.split("|")[2:-1]][1].startswith("11.7 / ")
+    # 30 candidates: δ = 3 per 1,000 is 0.09 rank positions here
+    assert [cell.strip() for cell in row.split("|")[2:-1]][1].endswith(" · δ 0.1")
+
+
+def test_verdicts_follow_the_corrected_tests_and_the_margin():
+    from hybridlib.claims import verdict
+
+    def row(diff, p_holm, p_margin_holm=float("nan"), margin=0.01):
+        return pd.Series({"diff": diff, "p_holm": p_holm, "p_margin_holm": p_margin_holm, "margin": margin})
+
+    assert verdict(row(-0.002, 0.6, 0.01), +1, keeps=True) == "holds", "a loss within δ, the margin test passing"
+    assert verdict(row(-0.002, 0.6, 0.2), +1, keeps=True) == "cannot tell", "within δ but not shown to be"
+    assert verdict(row(-0.03, 0.001, 0.9), +1, keeps=True) == "does not hold", "a loss beyond δ, shown"
+    assert verdict(row(-0.005, 0.001, 0.2), +1, keeps=True) == "cannot tell", "a loss shown, but below δ"
+    assert verdict(row(0.02, 0.01), +1, keeps=False) == "holds"
+    assert verdict(row(0.02, 0.2), +1, keeps=False) == "cannot tell", "uncorrected it might look like a finding"
+    assert verdict(row(-5.0, 0.01), -1, keeps=False) == "holds", "rank distance: lower is the paper's side"
+    assert verdict(row(5.0, 0.01), -1, keeps=False) == "does not hold"
 
 
 def test_mean_sd_table_shows_own_language_first_beside_its_chance_level(results_dir):
@@ -262,9 +296,9 @@ def test_main_table_bolds_each_models_best_mean_and_writes_latex(tmp_path):
     assert "| m2      | xy            | –" in md, "no Mo for m2: a dash, never bold"
     tex = (tmp_path / "main.tex").read_text().splitlines()
     # LaTeX-escaped, no sd for one run; equal means as printed are all best
-    assert "m\\_1 & off-the-shelf & 0.200 & \\textbf{0.300} & \\textbf{0.200} & 900.0 \\\\" in tex
-    assert " & hybrid-0.5 & \\textbf{0.610 $\\pm$ 0.010} & \\textbf{0.300 $\\pm$ 0.000} & \\textbf{0.200 $\\pm$ 0.000} & \\textbf{300.0 $\\pm$ 0.0} \\\\" in tex
-    assert tex.count("\\begin{tabular}{llrrrr}") == 1 and tex[0].startswith("% Main results, profile paper")
+    assert "m\\_1 & off-the-shelf & 0.200 & \\textbf{0.300} & \\textbf{0.200} & 900.0 & – \\\\" in tex
+    assert " & hybrid-0.5 & \\textbf{0.610 $\\pm$ 0.010} & \\textbf{0.300 $\\pm$ 0.000} & \\textbf{0.200 $\\pm$ 0.000} & \\textbf{300.0 $\\pm$ 0.0} & – \\\\" in tex
+    assert tex.count("\\begin{tabular}{llrrrrr}") == 1 and tex[0].startswith("% Main results, profile paper")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex here (TeX is not a dependency)")
