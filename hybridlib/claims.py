@@ -148,6 +148,11 @@ def verdict(row: pd.Series, sign: int, keeps: bool) -> str:
       otherwise **cannot tell**.
     - "beats" claims (>, <): **holds** where the difference is on the paper's side at adjusted p < 0.05, **does
       not hold** where it is on the other side at adjusted p < 0.05, otherwise **cannot tell**.
+
+    Args:
+        row: the claim's "both" row of `comparisons_frame` (``diff``, ``p_holm``, ``p_margin_holm``, ``margin``).
+        sign: the paper's side: +1 where hybrid should be higher (mAP), −1 lower (rank distance).
+        keeps: whether the claim is a "keeps" claim (`keeps_claim`).
     """
     if math.isnan(row["diff"]) or math.isnan(row["p_holm"]):
         return "–"

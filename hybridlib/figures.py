@@ -23,8 +23,8 @@ from hybridlib import storage  # noqa: E402
 from hybridlib.claims import CLAIMS, claims_column, claims_table, comparisons_frame, paper_gap  # noqa: E402
 from hybridlib.results import (  # noqa: E402
     COMPARED,
-    per_language,
     combined_comparisons,
+    per_language,
     query_comparisons,
     read_summary,
     reference_strategy,
@@ -287,6 +287,52 @@ def alpha_sweep(summary: pd.DataFrame, dataset: str, model: str, profile: str) -
     return fig
 
 
+BUDGET_PANELS = {**{k: f"{v} mAP" for k, v in SETTING_LABELS.items()}, "rank_distance_per1k": "rank distance per 1,000 candidates"}
+
+
+def budget_figure(summary: pd.DataFrame, dataset: str, profile: str) -> Figure | None:
+    """Each metric against the training pairs a run saw, one line per strategy through its means at each budget
+    (off-the-shelf, 0 pairs, is every line's start), every seed a dot: whether the strategies separate with more
+    training.
+
+    Args:
+        summary: `results.collect`'s frame (``summary.csv``).
+        dataset: the evaluation dataset shown.
+        profile: the profile's name, for the title.
+
+    Returns:
+        The figure, or None when the runs of `dataset` have fewer than two training budgets.
+    """
+    part = summary[summary["dataset"] == dataset]
+    if "pairs" not in part.columns or part.loc[part["pairs"] > 0, "pairs"].nunique() < 2:
+        return None
+    start = part[part["strategy"] == "off-the-shelf"]
+    trained = part[part["pairs"] > 0]
+    strategies = [s for s in sorted(trained["strategy"].unique(), key=strategy_sort_key)
+                  if trained.loc[trained["strategy"] == s, "pairs"].nunique() > 1]
+    panels = [c for c in BUDGET_PANELS if part[c].notna().any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.3))
+    colours = dict(zip(strategies, sns.color_palette("deep", len(strategies))))
+    budgets = sorted(trained["pairs"].unique())
+    for ax, column in zip(np.atleast_1d(axes), panels):
+        for i, strategy in enumerate(strategies):
+            runs = pd.concat([start, trained[trained["strategy"] == strategy]])
+            means = runs.groupby("pairs")[column].mean()
+            ax.plot(means.index, means.to_numpy(), marker="o", color=colours[strategy], label=strategy, lw=1.2, ms=4)
+            dots = trained[trained["strategy"] == strategy]
+            jitter = (i - (len(strategies) - 1) / 2) * 0.012 * budgets[-1]
+            ax.scatter(dots["pairs"] + jitter, dots[column], color=colours[strategy], s=10, alpha=0.6, edgecolor="none")
+        ax.set_title(BUDGET_PANELS[column], fontsize=9)
+        ax.set_xticks([0, *budgets])
+        ax.set_xlabel("training pairs (steps × batch)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle(f"The strategies by training budget · {dataset} · profile {profile}\n"
+                 "lines: means over seeds (0 pairs: off-the-shelf); dots: each seed", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 # the two trade-offs the paper is about: (x, y) per panel; each axis oriented so that up and right is better
 TRADEOFF_PANELS = (("mono_map", "cross_map"), ("rank_distance", "multi_map"))
 
@@ -478,6 +524,10 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str, ma
             forest = comparison_forest(query, both, reference, dataset, model, profile)
             written.append(save(forest, figures_dir / f"{stem}__comparisons.png"))
             compared.append({"dataset": dataset, "model": model, "reference": reference, "all": (query, seeds, both)})
+    for dataset in sorted(summary["dataset"].unique()):
+        budgets = budget_figure(summary, dataset, profile)
+        if budgets is not None:
+            written.append(save(budgets, figures_dir / f"{dataset}__budgets.png"))
     if compared:
         written.append(save(claims_grid(claims_table(compared), profile), figures_dir / "claims.png"))
         written.append(save(claims_forest(comparisons_frame(compared), profile), figures_dir / "claims_forest.png"))

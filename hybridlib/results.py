@@ -115,6 +115,10 @@ def collect(results_dir: str | Path) -> pd.DataFrame:
                     rows_ = per_query[(per_query["setting"] == setting) & (per_query["n_relevant"] > 0)]
                     ci = stats.bootstrap_ci(rows_, metric, n_boot=int(config.get("n_boot", 1000)))
                 row[f"{column}_ci_low"], row[f"{column}_ci_high"] = ci
+        train = config.get("train") or {}
+        trains = config["strategy"] != "off-the-shelf"
+        row["pairs"] = train.get("steps", 0) * train.get("batch_size", 0) if trains else 0  # the training budget
+        row["source"] = (config.get("model") or {}).get("source", row["model"])  # budgets of one model share it
         row["multi_pool"] = multi_pool(result)
         scale = 1000 / row["multi_pool"]
         row["rank_distance_per1k"] = row["rank_distance"] * scale

@@ -23,14 +23,15 @@ CI_UNIT = "parallel item"
 
 def parallel_item(rows: pd.DataFrame) -> pd.Series:
     """The parallel item of each per-query row: its ``query_id`` without the ``<lang>-`` prefix every hybridlib task
-    gives it (``de-56be4db0`` -> ``56be4db0``), or its ``item`` column where it has one; rows without query ids
-    (hand-built frames) fall back to ``key``."""
+    gives it (``de-56be4db0`` -> ``56be4db0``; a ``-<lang>`` suffix is stripped too), or its ``item`` column where it
+    has one; an id with neither is its own item. Rows without query ids (hand-built frames) fall back to ``key``."""
     if "item" in rows.columns:
         return rows["item"].astype(str)
     if "query_id" not in rows.columns:
         return rows["key"].astype(str)
     ids, langs = rows["query_id"].astype(str).tolist(), rows["lang"].astype(str).tolist()
-    return pd.Series([q[len(x) + 1:] if q.startswith(x + "-") else q for q, x in zip(ids, langs)], index=rows.index)
+    return pd.Series([q[len(x) + 1:] if q.startswith(x + "-") else q[:-len(x) - 1] if q.endswith("-" + x) else q
+                      for q, x in zip(ids, langs)], index=rows.index)
 
 
 def _cell_matrix(rows: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -234,7 +235,14 @@ def mean_interval(values: Sequence[float], ci_low: Sequence[float], ci_high: Seq
     from summary.csv alone: the seeds' variance / n plus the item noise, read from each run's 95 % bootstrap CI
     over parallel items (its half-width / 1.96, averaged over the seeds: the items are the same for every seed, so
     their noise does not shrink with more seeds); t with Welch–Satterthwaite df, as `combined_test`. A single
-    run gives its own CI back."""
+    run gives its own CI back.
+
+    Args:
+        values: one value per seed (summary.csv's column).
+        ci_low: each run's 95 % CI over items, low end.
+        ci_high: the same, high end.
+        level: the interval's coverage.
+    """
     from scipy import stats as scipy_stats
 
     values, low, high = (np.asarray(x, dtype=float) for x in (values, ci_low, ci_high))

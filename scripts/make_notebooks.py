@@ -143,6 +143,11 @@ NOTEBOOKS = {
                "(right), both oriented so that up and right is better. Hybrid keeping both strengths, as the paper "
                "claims, would sit in the upper right corner, beyond the ends of the dashed α path (xy and xx-mono)."),
         ("code", "for path in written:\n    if path.name.endswith(\"__tradeoff.png\"):\n        display(Image(filename=str(path)))"),
+        ("md", "## By training budget and along α\n\nWhere a profile trains at several budgets (`budgets:`), each metric "
+               "against the training pairs a run saw, one line per strategy, each seed a dot; where it trains several "
+               "α, each metric against α (α = 0 is xy, α = 1 is xx-mono)."),
+        ("code", "for path in written:\n    if path.name.endswith((\"__budgets.png\", \"__alpha_sweep.png\")) and path.name.startswith(\"xquad-r\"):\n"
+                 "        display(Image(filename=str(path)))"),
         ("md", "## The claims as effect sizes\n\nHybrid minus the other strategy for each claim, signed so that right is "
                "the paper's side, with its 95 % CI over the evaluation items only (thick) and its interval with both "
                "noises (thin), beside the paper's own XLM-R gap where it reports one (rank distance rescaled to our "

@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 2_000_000
 # the figures a reader needs first: the trade-offs, the claims, per query language, the loss curves and the batches
-KEY_FIGURES = ("*__tradeoff.png", "claims_forest.png", "claims.png", "*__languages.png", "*__language_heatmap.png",
-               "loss_curves.png", "batch_composition.png")
+KEY_FIGURES = ("*__tradeoff.png", "*__budgets.png", "*__alpha_sweep.png", "*__comparisons.png", "claims_forest.png",
+               "claims.png", "*__languages.png", "*__language_heatmap.png", "loss_curves.png", "batch_composition.png")
 
 
-def snapshot(profile: str, home: Path, date: str) -> Path:
+def snapshot(profile: str, home: Path, date: str, note: str = "") -> Path:
     results, figures = home / "results" / profile, home / "figures" / profile
     if not (results / "summary.csv").exists():
         raise SystemExit(f"{results}/summary.csv: missing; run ./run_all.sh --profile {profile} first")
@@ -45,13 +45,13 @@ def snapshot(profile: str, home: Path, date: str) -> Path:
             (tmp / rel).write_text(text.replace(str(home), "$HYBRIDLIB_HOME"), encoding="utf-8")
         else:
             shutil.copyfile(src, tmp / rel)
-    (tmp / "MANIFEST.md").write_text(manifest(profile, results, tmp, date), encoding="utf-8")
+    (tmp / "MANIFEST.md").write_text(manifest(profile, results, tmp, date, note), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     return out
 
 
-def manifest(profile: str, results: Path, folder: Path, date: str) -> str:
+def manifest(profile: str, results: Path, folder: Path, date: str, note: str = "") -> str:
     """What produced the snapshot (from one run's environment.json) and the sha256 of every file in it."""
     import subprocess
 
@@ -61,6 +61,9 @@ def manifest(profile: str, results: Path, folder: Path, date: str) -> str:
              f"Training and evaluation: hybridlib {env['git']}, Python {env['python']}, device {env['device']}; "
              + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v) + ". "
              + (f"Tables, figures and executed notebooks: the last `run_all.sh` of that folder, at hybridlib {head}." if head else ""),
+             *(["", note] if note else []),
+             "", "Figures: the selection a reader needs first (" + ", ".join(f"`{p}`" for p in KEY_FIGURES) + "); "
+             "`figures.write_all` draws the others from these tables' result files.",
              "", "| file | bytes | sha256 |", "|---|---|---|"]
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "MANIFEST.md"):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -73,8 +76,9 @@ def main() -> int:
     parser.add_argument("--profile", required=True)
     parser.add_argument("--home", default=os.environ.get("HYBRIDLIB_HOME") or str(ROOT))
     parser.add_argument("--date", default=datetime.date.today().isoformat())
+    parser.add_argument("--note", default="", help="a paragraph for MANIFEST.md: how the run went (resumed, passes)")
     args = parser.parse_args()
-    out = snapshot(args.profile, Path(args.home).resolve(), args.date)
+    out = snapshot(args.profile, Path(args.home).resolve(), args.date, args.note)
     print(f"wrote {out}")
     return 0
 

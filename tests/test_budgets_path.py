@@ -128,3 +128,24 @@ def _main_cells(path) -> dict[tuple[str, str, str, str], float]:
                 if text != "–":
                     cells[(dataset, values["model"], values["strategy"], column)] = float(text.split(" ± ")[0])
     return cells
+
+
+def test_budget_figure_draws_each_strategy_against_training_pairs(tmp_path):
+    from hybridlib import figures
+
+    rows = [{"dataset": "xquad-r", "model": "m", "strategy": "off-the-shelf", "seed": 0, "pairs": 0, "mono_map": 0.7,
+             "cross_map": 0.6, "multi_map": 0.5, "rank_distance_per1k": 40.0}]
+    for model, pairs in (("m", 1280), ("m-240steps", 3840)):
+        for strategy, gain in (("xx-mono", 0.01), ("xy", 0.0), ("hybrid-0.5", 0.005)):
+            for seed in (0, 1, 2):
+                rows.append({"dataset": "xquad-r", "model": model, "strategy": strategy, "seed": seed, "pairs": pairs,
+                             "mono_map": 0.7 + gain * pairs / 1000, "cross_map": 0.6, "multi_map": 0.5, "rank_distance_per1k": 30.0})
+    summary = pd.DataFrame(rows)
+    fig = figures.budget_figure(summary, "xquad-r", "test")
+    assert len(fig.axes) == 4 and "profile test" in fig._suptitle.get_text()
+    mono = fig.axes[0]
+    assert [t.get_text() for t in mono.get_legend().get_texts()] == ["xx-mono", "xy", "hybrid-0.5"]
+    assert mono.lines[0].get_xdata().tolist() == [0, 1280, 3840], "off-the-shelf starts every line"
+    assert mono.lines[0].get_ydata()[-1] == pytest.approx(0.7 + 0.01 * 3.84)
+    assert figures.budget_figure(summary[summary["pairs"] < 2000], "xquad-r", "test") is None, "one budget: no figure"
+    assert figures.save(fig, tmp_path / "b.png").stat().st_size > 1000

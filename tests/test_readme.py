@@ -44,12 +44,12 @@ def test_the_readmes_seed_figures_are_what_stats_computes():
     from hybridlib import stats
 
     text = " ".join(REPRODUCE.read_text().split("**How many seeds.**")[1].split("\n\n")[0].split())
-    per_sd = {n: stats.detectable_difference(1.0, n, 1.0, n) for n in (3, 5, 10)}
-    assert f"a gap of about {per_sd[3]:.1f} seed sds" in text
+    per_sd = {n: stats.detectable_difference(1.0, n) for n in (3, 5, 10)}
+    assert f"a mean difference of about {per_sd[3]:.1f} sds of the per-seed differences" in text
     assert f"{per_sd[5]:.1f} with 5 seeds, {per_sd[10]:.1f} with 10" in text
     assert f"sd is at most {0.005 / per_sd[3]:.4f}" in text
-    assert f"at an sd of 0.005 it needs {stats.seeds_needed(0.005, 0.005, 0.005)} seeds a side" in text
-    assert stats.seeds_needed(0.002, 0.002, 0.005) == 4 and "at 0.002 four" in text
+    assert f"at an sd of 0.005 it needs {stats.seeds_needed(0.005, 0.005)} seeds" in text
+    assert stats.seeds_needed(0.002, 0.005) == 4 and "at 0.002 four" in text
 
 
 def test_every_local_link_in_the_readme_and_docs_resolves():
