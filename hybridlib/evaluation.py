@@ -50,6 +50,15 @@ def _as_slice(index: np.ndarray) -> slice | np.ndarray:
     return index
 
 
+def unit_rows(emb: np.ndarray) -> np.ndarray:
+    """`emb` with every row scaled to unit length (rows that already are stay as they are, to the bit)."""
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    if np.allclose(norms, 1.0, atol=1e-6):
+        return emb
+    with np.errstate(invalid="ignore"):
+        return emb / np.where(norms > 0, norms, 1)
+
+
 def check_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> None:
     """Raise ValueError, in one line, where embeddings cannot be scored: not a 2-D float array, a row count other
     than the task's, dimensions that differ, a NaN or inf, or an all-zero row (no direction to compare).
@@ -85,8 +94,8 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
 
     Args:
         task: the queries, the candidates and which candidates are relevant to each query.
-        q_emb: (n_queries, dim) L2-normalised, in task order.
-        c_emb: (n_candidates, dim) L2-normalised, in task order.
+        q_emb: (n_queries, dim), in task order; scored by cosine similarity (rows are normalised here).
+        c_emb: (n_candidates, dim), in task order.
 
     Returns:
         Columns ``query_id``, ``key`` (parallel group), ``lang``, ``target``, ``setting``, ``n_relevant``, one
@@ -95,6 +104,7 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
         language, and 'all' for Mul).
     """
     check_embeddings(task, q_emb, c_emb)
+    q_emb, c_emb = unit_rows(q_emb), unit_rows(c_emb)  # cosine similarity, as `load_embeddings`: one rule for both paths
     q_lang = np.array([q.lang for q in task.queries])
     c_lang = np.array([c.lang for c in task.candidates])
     frames = []
@@ -178,8 +188,8 @@ def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarra
 
     Args:
         task: the queries, candidates and relevance.
-        q_emb: (n_queries, dim) L2-normalised, in task order.
-        c_emb: (n_candidates, dim) L2-normalised, in task order.
+        q_emb: (n_queries, dim), in task order; scored by cosine similarity (normalised in `per_query_scores`).
+        c_emb: (n_candidates, dim), in task order.
         n_boot: bootstrap draws per CI (`stats.bootstrap_ci`).
 
     Returns:

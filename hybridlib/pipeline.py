@@ -322,6 +322,12 @@ _CACHED_FACTOR = 3.9
 # the rest of a `run_all.sh` (kernels starting, data, model loading, the top-k browser, tables, figures: 299 s).
 _EVAL_SECONDS = {("small", "cpu"): 94.0}
 _OTHER_SECONDS = {("small", "cpu"): 300.0}
+# Per dataset, the same machine (measured in the small-budgets run, 2026-12-07): seconds to evaluate one run; MLQA-R's
+# figure is for the subset of every 8th English article (`data.mlqa_every: 8`) and scales with the share of articles
+_EVAL_DATASET_SECONDS = {("small", "cpu"): {"xquad-r": 68.0, "mtop-parallel": 12.0, "mtop-intent": 12.0, "mlqa-r": 30.0}}
+_MLQA_MEASURED_EVERY = 8
+# seconds a run spends outside its steps (loading the model, the trainer's start, saving): from 80- and 240-step runs
+_RUN_OVERHEAD_SECONDS = {("small", "cpu"): 0.0}
 
 
 def training_seconds(profile: Profile, device: str) -> float | None:
@@ -358,8 +364,14 @@ def whole_profile_seconds(profile: Profile, device: str) -> float | None:
     train = training_seconds(profile, device)
     if train is None or key not in _EVAL_SECONDS:
         return None
-    scale = len(profile.eval_datasets) / 3  # the figure is for three datasets
-    return train + _EVAL_SECONDS[key] * scale * len(profile.runs()) + _OTHER_SECONDS[key]
+    per_dataset = _EVAL_DATASET_SECONDS.get(key, {})
+    if all(d in per_dataset for d in profile.eval_datasets):
+        share = {"mlqa-r": _MLQA_MEASURED_EVERY / profile.mlqa_every if profile.mlqa_every else _MLQA_MEASURED_EVERY}
+        evaluation = sum(per_dataset[d] * share.get(d, 1.0) for d in profile.eval_datasets)
+    else:
+        evaluation = _EVAL_SECONDS[key] * len(profile.eval_datasets) / 3  # the figure is for three datasets
+    overhead = _RUN_OVERHEAD_SECONDS.get(key, 0.0) * sum(r.strategy.trains for r in profile.runs())
+    return train + overhead + evaluation * len(profile.runs()) + _OTHER_SECONDS[key]
 
 
 def detected_device() -> str:

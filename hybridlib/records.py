@@ -54,6 +54,12 @@ class Candidate:
     context: str  # its paragraph; "" where there is none (MTOP)
     keys: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        if isinstance(self.keys, str):  # a string would be read character by character: no query would match
+            raise ValueError(f"candidate {self.id}: keys must be a tuple of relevance keys, got the string {self.keys!r}; "
+                             f"write keys=({self.keys!r},)")
+        object.__setattr__(self, "keys", tuple(self.keys))
+
 
 @dataclass
 class RetrievalTask:
@@ -66,6 +72,14 @@ class RetrievalTask:
     # itself) and its Mul pool leaves out the query's own language.
     settings: tuple[str, ...] = ("mono", "cross", "multi")
     multi_excludes_query_language: bool = False
+
+    def __post_init__(self) -> None:
+        for kind, items in (("query", self.queries), ("candidate", self.candidates)):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    raise ValueError(f"task {self.name}: {kind} id {item.id!r} appears twice; give every {kind} its own id")
+                seen.add(item.id)
 
     @property
     def languages(self) -> list[str]:

@@ -331,3 +331,33 @@ def test_every_shipped_profile_loads_and_plans(name, capsys):
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == ["colab", "paper", "small", "small-budgets", "smoke"]
     assert main(["plan", "--profile", name]) == 0
     assert "fine-tuned" in capsys.readouterr().out
+
+
+def test_a_candidate_given_one_key_as_a_string_is_refused_in_one_line():
+    from hybridlib.records import Candidate
+
+    with pytest.raises(ValueError, match=r"candidate c1: keys must be a tuple .* got the string 'g1'; write keys=\('g1',\)"):
+        Candidate("c1", "en", "Goethe wrote Faust.", context="", keys="g1")
+    assert Candidate("c1", "en", "text", context="", keys=["g1"]).keys == ("g1",), "a list is taken as a tuple"
+
+
+def test_duplicate_query_or_candidate_ids_are_refused():
+    from hybridlib.records import Candidate, Query, RetrievalTask
+
+    queries = [Query("en-q1", "en", "a", key="q1"), Query("en-q1", "en", "b", key="q2")]
+    candidates = [Candidate("c1", "en", "x", "", ("q1",)), Candidate("c2", "en", "y", "", ("q2",))]
+    with pytest.raises(ValueError, match=r"task t: query id 'en-q1' appears twice"):
+        RetrievalTask("t", queries, candidates)
+    with pytest.raises(ValueError, match=r"task t: candidate id 'c1' appears twice"):
+        RetrievalTask("t", queries[:1], [candidates[0], candidates[0]])
+
+
+def test_embeddings_are_scored_by_cosine_whether_or_not_they_are_unit_length(tmp_path):
+    """`evaluate_embeddings` and `load_embeddings` follow one rule: cosine similarity. Scaling a row changes nothing."""
+    task = lareqa.load(write_lareqa(tmp_path, langs=("en", "de", "zh")), "xquad-r", ("en", "de", "zh"))
+    rng = np.random.default_rng(0)
+    q, c = rng.normal(size=(len(task.queries), 8)), rng.normal(size=(len(task.candidates), 8))
+    unit = evaluate_embeddings(task, q / np.linalg.norm(q, axis=1, keepdims=True), c / np.linalg.norm(c, axis=1, keepdims=True), n_boot=10)[0]
+    scaled = evaluate_embeddings(task, q * rng.uniform(0.1, 10, (len(q), 1)), c * rng.uniform(0.1, 10, (len(c), 1)), n_boot=10)[0]
+    assert scaled["multi"]["map"]["mean"] == pytest.approx(unit["multi"]["map"]["mean"])
+    assert scaled["cross"]["map"]["mean"] == pytest.approx(unit["cross"]["map"]["mean"])
