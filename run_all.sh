@@ -21,6 +21,11 @@ done
 
 scripts/setup_env.sh
 py=.venv/bin/python
+# a profile given by path (a copy of a shipped one) runs like a named one: the notebooks run in notebooks/, so
+# they get the absolute path, and the results go under the profile's `name:`
+if [ -f "$profile" ]; then
+  profile=$(cd "$(dirname "$profile")" && pwd)/$(basename "$profile")
+fi
 if [ "$dry_run" = 1 ]; then
   exec "$py" -m hybridlib.cli plan --profile "$profile"
 fi
@@ -42,7 +47,8 @@ if command -v flock >/dev/null; then
   printf 'pid %s (run_all.sh --profile %s)' "$$" "$profile" > "$lock"
   export HYBRIDLIB_HOME_LOCKED="$home"
 fi
-out="$home/results/$profile/notebooks"
+profile_name=$("$py" -c 'import sys; from hybridlib.config import load_profile; print(load_profile(sys.argv[1]).name)' "$profile")
+out="$home/results/$profile_name/notebooks"
 mkdir -p "$out"
 export HYBRIDLIB_HOME="$home" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_DISABLE_PROGRESS_BARS=1
 # library progress bars turn into walls of carriage returns in the logs (sentence-transformers' model-card
@@ -63,4 +69,4 @@ for notebook in notebooks/0*.ipynb; do
     exit 1
   fi
 done
-echo "done in $((SECONDS - start)) s: $home/results/$profile/summary.csv, $home/results/$profile/tables/ (start with claims.md), $home/figures/$profile/"
+echo "done in $((SECONDS - start)) s: $home/results/$profile_name/summary.csv, $home/results/$profile_name/tables/ (start with claims.md), $home/figures/$profile_name/"

@@ -189,6 +189,9 @@ def mean_sd_table(summary: pd.DataFrame, dataset: str, model: str, columns: tupl
     return pd.DataFrame(out).set_index("strategy")
 
 
+_PER_QUERY: dict[tuple[str, int], pd.DataFrame] = {}
+
+
 def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str, model: str, strategy: str,
                    languages: Collection[str] | None = None) -> pd.DataFrame:
     """Per-query values of one strategy, averaged over its seeds (one value per query and target).
@@ -213,8 +216,15 @@ def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str,
 
 
 def _read_per_query(path: Path) -> pd.DataFrame:
+    """A run's per_query.csv.gz, read once per version of the file (the comparisons read each run many times)."""
+    path = Path(path)
     try:
-        return pd.read_csv(path)
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+        if key not in _PER_QUERY:
+            if len(_PER_QUERY) > 256:
+                _PER_QUERY.clear()
+            _PER_QUERY[key] = pd.read_csv(path)
+        return _PER_QUERY[key]
     except (OSError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"{path}: unreadable ({e}); delete the metrics.json beside it and rerun notebook 03 to redo this run's evaluation") from e
 

@@ -9,7 +9,9 @@ Strategies (``kind`` is what the `batches` command prints for each batch):
 - ``en`` (**en-only**): English query, English passage.
 - ``xx-mixed``: every pair monolingual (X = Y), X drawn uniformly per pair among the group's languages;
   languages mix within a batch.
-- ``xx-mono``: one language X for the whole batch, drawn uniformly over the training languages; every pair X-X.
+- ``xx-mono``: one language X for the whole batch, drawn uniformly over the training languages that have at least
+  one batch of groups (a language with fewer is left out of xx-mono batches, and `BatchPlan.describe` says so);
+  every pair X-X.
 - ``xy``: every pair cross-lingual: (X, Y) with X != Y, drawn uniformly per pair over the ordered pairs of the
   group's languages.
 - ``hybrid`` (α): per batch, with probability α an xx-mono batch, otherwise an xy batch. hybrid(1) equals
@@ -191,6 +193,31 @@ class BatchPlan:
             if self.alpha and len(self.mono_langs[s]) == 0:
                 raise ValueError(f"source {s}: no language has {global_batch} groups, so no xx-mono batch can be filled")
 
+    def left_out_of_mono(self) -> dict[str, int]:
+        """The training languages that get no xx-mono batch because fewer of their groups than one global batch
+        exist (in every source), with their group counts; xx-mono batches draw uniformly among the others."""
+        if not self.alpha:
+            return {}
+        langs, left = self.index.languages, {}
+        for j, lang in enumerate(langs):
+            if not any(j in self.mono_langs[s] for s in self.source_ids):
+                left[lang] = int(sum(len(self.lang_groups[s][j]) for s in self.source_ids))
+        return left
+
+    def describe(self) -> str:
+        """One line on the plan: steps per epoch and, for strategies with xx-mono batches, the languages they draw
+        among and those left out (a low-resource language with fewer groups than one batch)."""
+        text = f"{self.strategy.label}: {self.steps_per_epoch} steps an epoch of {self.global_batch} groups"
+        if not self.alpha:
+            return text
+        left = self.left_out_of_mono()
+        drawn = [lang for lang in self.index.languages if lang not in left]
+        text += f"; xx-mono batches draw uniformly among {', '.join(drawn)}"
+        if left:
+            text += " (no xx-mono batch in " + ", ".join(f"{lang}: {n} groups, fewer than a batch of {self.global_batch}"
+                                                     for lang, n in left.items()) + ")"
+        return text
+
     def epoch(self, epoch: int) -> Iterator[GlobalBatch]:
         """The `steps_per_epoch` global batches of epoch `epoch`, deterministic in (seed, epoch)."""
         rngs = [np.random.default_rng([self.seed, epoch, k]) for k in range(5)]
@@ -300,10 +327,11 @@ class StrategyBatchSampler(DefaultBatchSampler):
         generator: torch.Generator | None = None,
         seed: int = 0,
         *,
-        strategy: Strategy,
+        strategy: Strategy | str,
         num_ranks: int | None = None,
         mix_sources: bool = False,
     ) -> None:
+        strategy = Strategy.parse(strategy) if isinstance(strategy, str) else strategy  # "hybrid-0.5" works too
         super().__init__(
             dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
             generator=generator, seed=seed,
@@ -335,6 +363,10 @@ def group_sources(dataset: Dataset, index: ParallelIndex) -> np.ndarray:
 
 def index_from_pair_dataset(dataset: Dataset) -> ParallelIndex:
     """Rebuild the `ParallelIndex` of a pair dataset and check that its rows are in index order."""
+    missing = [c for c in ("group", "query_lang", "passage_lang") if c not in dataset.column_names]
+    if missing:
+        raise ValueError(f"the dataset has the columns {dataset.column_names}, not a pair dataset's {missing}; build one "
+                         "from rows of (pair_id, lang, query, passage) with training.pair_dataset(rows, languages, hard_negatives=False)")
     languages = tuple(dataset.features["query_lang"].names)
     if dataset._indices is not None:  # select/shuffle/filter would reorder rows: rows must be in index order
         raise ValueError("the pair dataset was reordered or filtered; build it with training.pair_dataset and pass it as is")

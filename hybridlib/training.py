@@ -19,7 +19,7 @@ import numpy as np
 
 from hybridlib import storage
 from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, load_encoder, tokenizing_workers
-from hybridlib.samplers import ParallelIndex, Strategy, StrategyBatchSampler, world_size
+from hybridlib.samplers import BatchPlan, ParallelIndex, Strategy, StrategyBatchSampler, index_from_pair_dataset, world_size
 
 if TYPE_CHECKING:  # heavy imports, for annotations only
     from datasets import Dataset
@@ -80,8 +80,17 @@ def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: b
     from datasets import ClassLabel, Dataset, DatasetInfo, Features, Value
     from sentence_transformers.util import resolve_ids
 
-    cols = rows.select_columns(["pair_id", "lang", "source"]).to_pandas()
+    needed = ["pair_id", "lang", "query", "passage", *(["negative"] if hard_negatives else [])]
+    missing = [c for c in needed if c not in rows.column_names]
+    if missing:
+        raise ValueError(f"the training set lacks the column(s) {missing}; it needs {needed} (and optionally 'source'), "
+                         f"one row per (parallel group, language), but has {rows.column_names}")
+    cols = rows.select_columns(["pair_id", "lang"]).to_pandas()
+    cols["source"] = rows["source"] if "source" in rows.column_names else ""  # one source where none is named
     keep = cols["lang"].isin(languages).to_numpy()
+    if not keep.any():
+        raise ValueError(f"no training row is in the languages {list(languages)}; the rows' languages are "
+                         f"{sorted(cols['lang'].unique())}: name those")
     group_codes, _ = pd.factorize(cols["pair_id"])
     lang_codes = cols["lang"].map({lang: i for i, lang in enumerate(languages)}).fillna(-1).astype(int).to_numpy()
     n_groups = int(group_codes[keep].max()) + 1 if keep.any() else 0
@@ -238,6 +247,7 @@ def make_trainer(
     if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
         raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
+    print(BatchPlan(index_from_pair_dataset(pairs), strategy, settings.batch_size, seed).describe(), flush=True)
     args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
     loss = make_loss(model, settings, gather=ranks > 1)
     return SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)

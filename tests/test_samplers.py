@@ -258,3 +258,38 @@ def test_trainer_sampler_mixes_sources_from_the_pair_dataset():
     for batch in sampler:
         groups = {int(pairs[i]["query"].split()[1][1:]) for i in batch}
         assert len({g % 3 == 0 for g in groups}) == 1, "a batch mixes the two source datasets"
+
+
+def test_a_language_with_fewer_groups_than_a_batch_is_left_out_of_xx_mono_and_the_plan_says_so():
+    """es in 3 of 12 groups at batch 4: no xx-mono batch can be filled in es. The plan draws among the others and
+    says so in its one-line description, which training and `hybridlib batches` print."""
+    present = np.ones((12, 3), dtype=bool)
+    present[3:, 2] = False  # es: groups 0-2 only
+    index = ParallelIndex(present, ("de", "en", "es"))
+    plan = BatchPlan(index, Strategy.parse("hybrid-0.5"), 4, seed=0)
+    assert plan.left_out_of_mono() == {"es": 3}
+    text = plan.describe()
+    assert "xx-mono batches draw uniformly among de, en" in text and "es: 3 groups, fewer than a batch of 4" in text
+    drawn = {int(b.query_lang[0]) for _, b in iter_steps(plan, 300) if b.kind == "xx-mono"}
+    assert drawn == {0, 1}, "de and en only"
+    assert "no xx-mono" not in BatchPlan(ParallelIndex(np.ones((12, 3), dtype=bool), ("de", "en", "es")), Strategy.parse("xx-mono"), 4, seed=0).describe()
+    assert "xx-mono" not in BatchPlan(index, Strategy.parse("xy"), 4, seed=0).describe(), "xy draws no xx-mono batch"
+
+
+def test_a_plain_dataset_a_strategy_name_and_unknown_languages_get_one_line_or_work():
+    from datasets import Dataset
+
+    from hybridlib.training import pair_dataset
+
+    plain = Dataset.from_dict({"query": ["q1", "q2"], "positive": ["p1", "p2"]})
+    with pytest.raises(ValueError, match=r"not a pair dataset's \['group', 'query_lang', 'passage_lang'\]; build one"):
+        StrategyBatchSampler(plain, batch_size=2, strategy=Strategy.parse("xy"))
+    rows = Dataset.from_dict({"pair_id": ["g1", "g1", "g2", "g2", "g3", "g3"], "lang": ["en", "de"] * 3,
+                              "query": list("abcdef"), "passage": list("ABCDEF")})  # no source column: one source
+    pairs = pair_dataset(rows, ("en", "de"), hard_negatives=False)
+    sampler = StrategyBatchSampler(pairs, batch_size=2, strategy="hybrid-0.5", num_ranks=1)
+    assert sampler.plan.strategy == Strategy.parse("hybrid-0.5") and len(list(iter(sampler))) == len(sampler)
+    with pytest.raises(ValueError, match=r"no training row is in the languages \['fr'\]; the rows' languages are \['de', 'en'\]"):
+        pair_dataset(rows, ("fr",), hard_negatives=False)
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['passage'\]"):
+        pair_dataset(rows.remove_columns("passage"), ("en", "de"), hard_negatives=False)
