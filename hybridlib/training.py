@@ -19,7 +19,14 @@ import numpy as np
 
 from hybridlib import storage
 from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, load_encoder, tokenizing_workers
-from hybridlib.samplers import BatchPlan, ParallelIndex, Strategy, StrategyBatchSampler, index_from_pair_dataset, world_size
+from hybridlib.samplers import (
+    BatchPlan,
+    ParallelIndex,
+    Strategy,
+    StrategyBatchSampler,
+    index_from_pair_dataset,
+    world_size,
+)
 
 if TYPE_CHECKING:  # heavy imports, for annotations only
     from datasets import Dataset
