@@ -367,6 +367,8 @@ def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset
     rows = []
     for other in _others(summary, dataset, model, reference):
         ref_seeds, alt_seeds, label = pairing(ref, _seeds_of(part, other))
+        if not ref_seeds or not alt_seeds:  # no common seed: nothing to pair
+            ref_seeds = alt_seeds = []
         for column, setting, metric in COMPARED:
             sign = -1 if column == "rank_distance" else 1
             margin = (margins or {}).get("rank_distance_per1k" if column == "rank_distance" else "map")
@@ -375,12 +377,14 @@ def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset
             a = run_frames(results_dir, summary, dataset, model, reference, ref_seeds, setting, languages)
             b = run_frames(results_dir, summary, dataset, model, other, alt_seeds, setting, languages)
             single = label.endswith("1 run")
-            test = stats.combined_test(a, b, metric, margin=margin, sign=sign, single_run=single) if all(len(f) for f in a + b) else {}
+            usable = a and b and all(len(f) for f in a + b)
+            test = stats.combined_test(a, b, metric, margin=margin, sign=sign, single_run=single) if usable else {}
             nan = float("nan")
             rows.append({"strategy": other, "column": column, "seeds": label, "diff": test.get("diff", nan),
                          "low": test.get("low", nan), "high": test.get("high", nan), "p": test.get("p", nan),
                          "df": test.get("df", nan), "margin": nan if margin is None else margin,
-                         "p_margin": test.get("p_margin", nan), "pred_low": test.get("pred_low", nan),
+                         "p_margin": test.get("p_margin", nan), "p_beyond": test.get("p_beyond", nan),
+                         "pred_low": test.get("pred_low", nan),
                          "pred_high": test.get("pred_high", nan), "pool": pool})
     return pd.DataFrame(rows)
 

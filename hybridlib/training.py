@@ -87,6 +87,11 @@ def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: b
     from datasets import ClassLabel, Dataset, DatasetInfo, Features, Value
     from sentence_transformers.util import resolve_ids
 
+    if getattr(rows, "_indices", None) is not None:  # shuffle, select, filter, train_test_split: rows reordered
+        raise ValueError("the training rows were reordered or subset (shuffle/select/filter/train_test_split keep an "
+                         "indices mapping), which would change the groups' order and so every batch; pass the rows in "
+                         "their stored order (split by pair_id before building the dataset), or call "
+                         "rows.flatten_indices() to make this order the stored one")
     needed = ["pair_id", "lang", "query", "passage", *(["negative"] if hard_negatives else [])]
     missing = [c for c in needed if c not in rows.column_names]
     if missing:

@@ -135,12 +135,15 @@ def test_claims_p_values_are_holm_adjusted_per_column_and_every_comparison_is_in
         assert len(seeds) == 2 * size and seeds["seeds"].eq("2 paired").all()
         for _, family in seeds.groupby("languages"):
             assert family["p_holm"].tolist() == pytest.approx(stats.holm(family["p"]).tolist())
-        # with both noises the family also holds the "keeps" claims' margin tests: 2 of them against xy on xquad-r
+        # with both noises the family also holds the "keeps" claims' one-sided margin tests, each way, p doubled
         both = claims[(claims["dataset"] == dataset) & (claims["test"] == "both") & (claims["languages"] == "all") & claims["p"].notna()]
         keeps = both["claim"].map(keeps_claim)
-        adjusted = stats.holm(list(both["p"]) + list(both.loc[keeps, "p_margin"]))
-        assert both["p_holm"].tolist() == pytest.approx(adjusted[:len(both)].tolist())
-        assert both.loc[keeps, "p_margin_holm"].tolist() == pytest.approx(adjusted[len(both):].tolist())
+        margin, beyond = ((2 * both.loc[keeps, column]).clip(upper=1) for column in ("p_margin", "p_beyond"))
+        adjusted = stats.holm(list(both["p"]) + list(margin) + list(beyond))
+        n, k = len(both), int(keeps.sum())
+        assert both["p_holm"].tolist() == pytest.approx(adjusted[:n].tolist())
+        assert both.loc[keeps, "p_margin_holm"].tolist() == pytest.approx(adjusted[n:n + k].tolist())
+        assert both.loc[keeps, "p_beyond_holm"].tolist() == pytest.approx(adjusted[n + k:].tolist())
     text = (results_dir / "tables" / "claims.md").read_text()
     holm_every = text.split("## The unseen")[0].split("Holm-adjusted p (two-sided")[1]
     row = next(line for line in holm_every.splitlines() if line.startswith("| Mo mAP > xy's"))
@@ -246,13 +249,16 @@ def test_keeps_claims_read_as_the_largest_loss_each_interval_leaves_possible_aga
 def test_verdicts_follow_the_corrected_tests_and_the_margin():
     from hybridlib.claims import verdict
 
-    def row(diff, p_holm, p_margin_holm=float("nan"), margin=0.01):
-        return pd.Series({"diff": diff, "p_holm": p_holm, "p_margin_holm": p_margin_holm, "margin": margin})
+    nan = float("nan")
 
-    assert verdict(row(-0.002, 0.6, 0.01), +1, keeps=True) == "holds", "a loss within δ, the margin test passing"
-    assert verdict(row(-0.002, 0.6, 0.2), +1, keeps=True) == "cannot tell", "within δ but not shown to be"
-    assert verdict(row(-0.03, 0.001, 0.9), +1, keeps=True) == "does not hold", "a loss beyond δ, shown"
-    assert verdict(row(-0.005, 0.001, 0.2), +1, keeps=True) == "cannot tell", "a loss shown, but below δ"
+    def row(diff, p_holm, p_margin_holm=nan, p_beyond_holm=nan):
+        return pd.Series({"diff": diff, "p_holm": p_holm, "p_margin_holm": p_margin_holm, "p_beyond_holm": p_beyond_holm})
+
+    assert verdict(row(-0.002, 0.6, 0.01, 1.0), +1, keeps=True) == "holds", "a loss shown to be within δ"
+    assert verdict(row(-0.002, 0.6, 0.2, 1.0), +1, keeps=True) == "cannot tell", "within δ but not shown to be"
+    assert verdict(row(-0.03, 0.001, 0.9, 0.01), +1, keeps=True) == "does not hold", "a loss shown to be beyond δ"
+    assert verdict(row(-0.012, 0.001, 0.9, 0.4), +1, keeps=True) == "cannot tell", "a loss shown, but not beyond δ"
+    assert verdict(row(-0.01, nan), +1, keeps=True) == "cannot tell", "one run a side: no interval with both noises"
     assert verdict(row(0.02, 0.01), +1, keeps=False) == "holds"
     assert verdict(row(0.02, 0.2), +1, keeps=False) == "cannot tell", "uncorrected it might look like a finding"
     assert verdict(row(-5.0, 0.01), -1, keeps=False) == "holds", "rank distance: lower is the paper's side"

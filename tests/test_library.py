@@ -1,0 +1,85 @@
+"""docs/library.md's two examples, run as files on a smoke model: hybrid batches through the sentence-transformers
+trainer (and the batches really are the sampler's), and scoring a model on one's own parallel data."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _example(name: str):  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_training_example_trains_on_the_samplers_batches_and_reports_lareqa_metrics(tmp_path, smoke_encoder, monkeypatch):
+    from sentence_transformers import SentenceTransformerTrainer
+
+    from hybridlib.samplers import StrategyBatchSampler
+
+    consumed, drawn = [], []
+    original_step = SentenceTransformerTrainer.training_step
+
+    def training_step(self, model, inputs, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        consumed.append(inputs)
+        return original_step(self, model, inputs, *args, **kwargs)
+
+    original_iter = StrategyBatchSampler.__iter__
+
+    def sampler_iter(self):  # noqa: ANN001, ANN202
+        for rows in original_iter(self):
+            drawn.append(list(rows))
+            yield rows
+
+    monkeypatch.setattr(SentenceTransformerTrainer, "training_step", training_step)
+    monkeypatch.setattr(StrategyBatchSampler, "__iter__", sampler_iter)
+    example = _example("train_hybrid")
+    metrics = example.main(str(smoke_encoder), str(tmp_path / "out"))
+    assert set(metrics) == {"held-out_mono_map", "held-out_cross_map", "held-out_multi_map", "held-out_rank_distance"}
+    assert all(0 <= metrics[k] <= 1 for k in metrics if k.endswith("map"))
+    assert len(consumed) == 4, "max_steps"
+    # the trainer's 4 steps are the sampler's first 4 batches: texts of 2 pairs each, from 2 different groups
+    from datasets import Dataset
+
+    from hybridlib.training import pair_dataset
+
+    rows = Dataset.from_list([{"pair_id": g, "lang": lang, "query": q, "passage": p} for g, t in example.FACTS for lang, (q, p) in t.items()])
+    pairs = pair_dataset(rows, ("en", "de"), hard_negatives=False)
+    from sentence_transformers import SentenceTransformer
+
+    tokenizer = SentenceTransformer(str(smoke_encoder))
+    assert len(drawn) >= 4
+    for inputs, batch in zip(consumed, drawn):
+        for column, kind in (("query", "query"), ("positive", "positive")):
+            expected = tokenizer.tokenize([pairs[i][kind] for i in batch])["input_ids"]
+            got = inputs[f"{column}_input_ids"]
+            assert got.shape == expected.shape and (got == expected).all(), "the trainer trains on the sampler's rows"
+    groups = [{pairs.data.column("group")[i].as_py() for i in batch} for batch in drawn[:4]]
+    assert all(len(g) == 2 for g in groups), "no batch holds two rows of one group"
+    assert (tmp_path / "out" / "config.json").exists()
+
+
+def test_scoring_example_prints_each_setting(smoke_encoder, capsys):
+    metrics = _example("score_model").main(str(smoke_encoder))
+    out = capsys.readouterr().out
+    assert "mono  mAP" in out and "cross mAP" in out and "multi mAP" in out and "rank distance" in out
+    assert 0 < metrics["multi"]["map"]["mean"] <= 1
+
+
+def test_shuffled_training_rows_are_refused_in_one_line():
+    from datasets import Dataset
+
+    from hybridlib.training import pair_dataset
+
+    rows = Dataset.from_dict({"pair_id": ["g1", "g1", "g2", "g2"], "lang": ["en", "de"] * 2, "query": list("abcd"), "passage": list("ABCD")})
+    for reordered in (rows.shuffle(seed=0), rows.train_test_split(test_size=0.5, seed=0)["train"], rows.select([1, 0, 2, 3])):
+        with pytest.raises(ValueError, match=r"the training rows were reordered or subset"):
+            pair_dataset(reordered, ("en", "de"), hard_negatives=False)
+    assert len(pair_dataset(rows.shuffle(seed=0).flatten_indices(), ("en", "de"), hard_negatives=False)) == 8
