@@ -184,6 +184,25 @@ class LoopbackServer:
         self.httpd.server_close()
 
 
+def serve_pinned(root: Path, payloads: dict[str, str], tmp_path: Path, monkeypatch) -> LoopbackServer:  # noqa: ANN001
+    """Write each registry entry's payload (JSON text) at its mirror path under `root`, pin the registry to their
+    sizes and hashes, point HYBRIDLIB_MIRROR and HYBRIDLIB_CACHE at the mirror and a fresh cache, and return the
+    server (not started: use it as a context manager)."""
+    from hybridlib import download, registry
+
+    for name, text in payloads.items():
+        data = text.encode()
+        path = download.cache_path(registry.FILES[name], root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        entry = registry.FILES[name]
+        monkeypatch.setitem(registry.FILES, name, entry.__class__(**{**entry.__dict__, "size": len(data), "sha256": sha256(data)}))
+    server = LoopbackServer(root)
+    monkeypatch.setenv("HYBRIDLIB_MIRROR", server.url)
+    monkeypatch.setenv("HYBRIDLIB_CACHE", str(tmp_path / "cache"))
+    return server
+
+
 def zip_bytes(files: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

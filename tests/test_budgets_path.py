@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from fixtures import LoopbackServer, lareqa_json, sha256, xsemplr_json
+from fixtures import lareqa_json, serve_pinned, xsemplr_json
 
-from hybridlib import download, lareqa, registry, results, storage
+from hybridlib import lareqa, results, storage
 from hybridlib.config import CONFIG_DIR, budget_name, load_profile
 from hybridlib.pipeline import Paths, evaluate_all, prepare, train_all
 from hybridlib.tables import MAIN_COLUMNS, ci_table, write_tables
@@ -25,19 +25,11 @@ TRAIN_LANGS = ("en", "de", "zh")
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
     """XQuAD-R (4 articles), MLQA-R (4 articles a language) and XSemPLR's dev/test at the registry's URLs."""
-    root = tmp_path / "mirror"
     payloads = {f"xquad-r/{lang}": lareqa_json(lang, articles=4) for lang in lareqa.XQUAD_R_LANGUAGES}
     payloads |= {f"mlqa-r/{lang}": lareqa_json(lang, articles=4) for lang in lareqa.MLQA_R_LANGUAGES}
     payloads |= {f"mtop-xsemplr/{split}": xsemplr_json(split) for split in ("dev", "test")}
-    for name, content in payloads.items():
-        data = json.dumps(content, ensure_ascii=False).encode()
-        path = download.cache_path(registry.FILES[name], root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        monkeypatch.setitem(registry.FILES, name, registry.FILES[name].__class__(**{**registry.FILES[name].__dict__, "size": len(data), "sha256": sha256(data)}))
-    with LoopbackServer(root) as server:
-        monkeypatch.setenv("HYBRIDLIB_MIRROR", server.url)
-        monkeypatch.setenv("HYBRIDLIB_CACHE", str(tmp_path / "cache"))
+    texts = {name: json.dumps(content, ensure_ascii=False) for name, content in payloads.items()}
+    with serve_pinned(tmp_path / "mirror", texts, tmp_path, monkeypatch) as server:
         yield server
 
 

@@ -11,10 +11,10 @@ import os
 import numpy as np
 import pytest
 import yaml
-from fixtures import LoopbackServer, lareqa_json, sha256, xsemplr_json
+from fixtures import lareqa_json, serve_pinned, xsemplr_json
 
 from hybridlib.tables import write_tables
-from hybridlib import download, lareqa, registry, results, storage
+from hybridlib import download, lareqa, results, storage
 from hybridlib.config import CONFIG_DIR, load_profile
 from hybridlib.pipeline import Paths, evaluate_all, prepare, train_all
 
@@ -26,18 +26,9 @@ ME5 = os.environ.get("HYBRIDLIB_MODEL_ME5")
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
     """XQuAD-R (4 articles) and XSemPLR's dev/test at the registry's URLs, the registry pinned to their hashes."""
-    root = tmp_path / "mirror"
     payloads = {f"xquad-r/{lang}": json.dumps(lareqa_json(lang, articles=4), ensure_ascii=False) for lang in lareqa.XQUAD_R_LANGUAGES}
     payloads |= {f"mtop-xsemplr/{split}": json.dumps(xsemplr_json(split), ensure_ascii=False) for split in ("dev", "test")}
-    for name, text in payloads.items():
-        data = text.encode()
-        path = download.cache_path(registry.FILES[name], root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        monkeypatch.setitem(registry.FILES, name, registry.FILES[name].__class__(**{**registry.FILES[name].__dict__, "size": len(data), "sha256": sha256(data)}))
-    with LoopbackServer(root) as server:
-        monkeypatch.setenv("HYBRIDLIB_MIRROR", server.url)
-        monkeypatch.setenv("HYBRIDLIB_CACHE", str(tmp_path / "cache"))
+    with serve_pinned(tmp_path / "mirror", payloads, tmp_path, monkeypatch) as server:
         yield server
 
 
