@@ -6,7 +6,7 @@
     hybridlib batches --strategy S --batch-size B --steps K --seed N --data smoke|PATH --out FILE.jsonl
     hybridlib mirror --profile NAME --files DIR --out DIR [--serve PORT]   a loopback mirror of local copies
     hybridlib export-eval --dataset D --source DIR --out DIR
-    hybridlib evaluate --dataset D --source DIR (--model PATH_OR_ID | --embeddings DIR) --out metrics.json
+    hybridlib evaluate (--dataset D --source DIR | --task DIR) (--model PATH_OR_ID | --embeddings DIR) --out metrics.json
 """
 
 from __future__ import annotations
@@ -183,38 +183,62 @@ def cmd_mirror(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export_eval(args: argparse.Namespace) -> int:
-    from hybridlib import sources
+def _task(args: argparse.Namespace):  # noqa: ANN202
+    """The task to score: a task folder (``--task``: queries.jsonl, candidates.jsonl, task.json) or a published dataset."""
+    from hybridlib import records, sources
 
-    task = sources.load_task(args.dataset, Path(args.source))
+    if getattr(args, "task", None):
+        folder = Path(args.task)
+        missing = [name for name in ("queries.jsonl", "candidates.jsonl", "task.json") if not (folder / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{folder}: not a task folder (missing {', '.join(missing)}); write one with "
+                                    "RetrievalTask(...).write(folder) or `hybridlib export-eval` (docs/library.md)")
+        return records.RetrievalTask.read(folder)
+    if not args.dataset or not args.source:
+        raise ValueError("name the data: --task DIR, or --dataset D with --source DIR")
+    return sources.load_task(args.dataset, Path(args.source))
+
+
+def cmd_export_eval(args: argparse.Namespace) -> int:
+    task = _task(args)
     task.write(args.out)
     print(f"wrote {len(task.queries)} queries and {len(task.candidates)} candidates ({', '.join(task.languages)}) to {args.out}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from hybridlib import provenance, sources, storage
+    from hybridlib import provenance, storage
     from hybridlib.evaluation import check_embeddings, encode_task, evaluate_embeddings, load_embeddings
 
-    task = sources.load_task(args.dataset, Path(args.source))
+    task = _task(args)
     if args.embeddings:
         q_emb, c_emb = load_embeddings(args.embeddings)
     else:
         from hybridlib.encoder import load_encoder
 
-        q_emb, c_emb = encode_task(load_encoder(args.model, max_seq_length=args.max_seq_length), task, batch_size=args.batch_size)
+        model = load_encoder(args.model, max_seq_length=args.max_seq_length)
+        if args.no_prefixes:  # a model trained without mE5's query: / passage: prefixes is scored without them
+            model.prompts = {"query": "", "passage": ""}
+        q_emb, c_emb = encode_task(model, task, batch_size=args.batch_size)
     try:  # before anything is written
         check_embeddings(task, q_emb, c_emb)
     except ValueError as e:
         raise ValueError(f"{args.embeddings or args.model}: {e}") from e
     result, per_query = evaluate_embeddings(task, q_emb, c_emb, n_boot=args.n_boot)
-    result["source"] = {"model": args.model, "embeddings": args.embeddings, "dataset_dir": str(args.source)}
+    result["source"] = {"model": args.model, "embeddings": args.embeddings, "dataset_dir": str(args.task or args.source),
+                        "prefixes": not args.no_prefixes if args.model else None}
     result["environment"] = provenance.environment()
     out = Path(args.out)
     storage.write_json(out, result)
     storage.write_csv_gz(out.with_name(out.stem + "_per_query.csv.gz"), per_query)
     print(json.dumps({s: round(result[s]["map"]["mean"], 4) for s in ("mono", "cross", "multi") if result[s]}))
     return 0
+
+
+def _add_task(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"], help="a published dataset (with --source)")
+    p.add_argument("--source", help="folder with the dataset's files as published (MTOP: the zip or mtop/)")
+    p.add_argument("--task", help="instead: a task folder of your own (queries.jsonl, candidates.jsonl, task.json; docs/library.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,17 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mirror)
 
     p = sub.add_parser("export-eval", help="write queries.jsonl / candidates.jsonl of an evaluation dataset")
-    p.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"])
-    p.add_argument("--source", required=True, help="folder with the dataset's files as published (MTOP: the zip or mtop/)")
+    _add_task(p)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export_eval)
 
     p = sub.add_parser("evaluate", help="score a model or precomputed embeddings under the LAReQA protocol")
-    p.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"])
-    p.add_argument("--source", required=True)
+    _add_task(p)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--model", help="a local folder or hub id (mean pooling, query:/passage: prefixes)")
     group.add_argument("--embeddings", help="folder with queries.npy and candidates.npy (float32, export order)")
+    p.add_argument("--no-prefixes", action="store_true", help="encode without the query: / passage: prefixes (a model trained without them)")
     p.add_argument("--max-seq-length", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--n-boot", type=int, default=1000)

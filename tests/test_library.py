@@ -83,3 +83,34 @@ def test_shuffled_training_rows_are_refused_in_one_line():
         with pytest.raises(ValueError, match=r"the training rows were reordered or subset"):
             pair_dataset(reordered, ("en", "de"), hard_negatives=False)
     assert len(pair_dataset(rows.shuffle(seed=0).flatten_indices(), ("en", "de"), hard_negatives=False)) == 8
+
+
+def test_the_cli_scores_a_task_folder_of_ones_own_with_or_without_the_prefixes(tmp_path, smoke_encoder, capsys, monkeypatch):
+    import json
+
+    from hybridlib import encoder
+    from hybridlib.cli import main
+
+    seen = []
+    original = encoder.encode
+
+    def encode(model, texts, *, kind, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen.append(model.prompts.get(kind))
+        return original(model, texts, kind=kind, **kwargs)
+
+    monkeypatch.setattr(encoder, "encode", encode)
+    from hybridlib.records import Candidate, Query, RetrievalTask
+
+    items = {"g1": ("Who wrote Faust?", "Goethe wrote Faust."), "g2": ("Where is the Louvre?", "The Louvre is in Paris.")}
+    task = RetrievalTask("mine", [Query(f"{lang}-{g}", lang, f"{q} {lang}", key=g) for g, (q, _) in items.items() for lang in ("en", "de")],
+                         [Candidate(f"{lang}-{g}", lang, f"{p} {lang}", "", (g,)) for g, (_, p) in items.items() for lang in ("en", "de")])
+    task.write(tmp_path / "task")
+    outs = {}
+    for flag in ([], ["--no-prefixes"]):
+        out = tmp_path / f"m{len(flag)}.json"
+        assert main(["evaluate", "--task", str(tmp_path / "task"), "--model", str(smoke_encoder), "--n-boot", "20", "--out", str(out), *flag]) == 0
+        outs[bool(flag)] = json.loads(out.read_text())
+    assert outs[False]["source"]["prefixes"] is True and outs[True]["source"]["prefixes"] is False
+    assert seen == ["query: ", "passage: ", "", ""], "the model's prefixes, then none"
+    assert main(["evaluate", "--task", str(tmp_path), "--model", str(smoke_encoder), "--out", str(tmp_path / "x.json")]) == 2
+    assert "not a task folder (missing queries.jsonl" in capsys.readouterr().err

@@ -78,35 +78,60 @@ def test_readme_fits_a_few_screens():
     assert len(README.read_bytes()) <= 15_000, "details belong in docs/"
 
 
-def _main_rows(main_md: str, dataset: str) -> dict[str, list[str]]:
-    """{strategy: [Mo, Cr, Mul, RD] cells} of one dataset's section of a main.md, without the bold marks."""
+def _main_rows(main_md: str, dataset: str) -> dict[tuple[str, str], list[str]]:
+    """{(model, strategy): [Mo, Cr, Mul, RD, RD/1k] cells} of one dataset's section of a main.md, without bold marks."""
     section = main_md.split(f"## {dataset}\n")[1].split("\n## ")[0]
     rows = {}
     for line in section.splitlines():
         cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
-        if len(cells) == 6 and cells[0] not in ("model", "") and not cells[0].startswith(":"):
-            rows[cells[1]] = cells[2:]
+        if len(cells) == 7 and cells[0] not in ("model", "") and not cells[0].startswith(":"):
+            rows[(cells[0], cells[1])] = cells[2:]
     return rows
 
 
-def test_readme_results_are_the_snapshots():
-    """The README's small-profile tables are copied from the committed snapshot's main.md, number for number."""
-    snapshots = sorted((ROOT / "snapshots").glob("small-*"))
-    assert snapshots, "no committed snapshot of the small profile"
-    main_md = (snapshots[-1] / "tables" / "main.md").read_text()
-    text = README.read_text()
-    assert snapshots[-1].name.split('-', 1)[1] in text and f"snapshots/{snapshots[-1].name}/" in text, "the README dates its answer"
-    xquad_readme, mtop_readme = {}, {}
+def _readme_tables(text: str) -> dict[str, dict[tuple[str, str], list[str]]]:
+    """The README's result tables: {first header cell: {(strategy, pairs): cells}}."""
+    tables, current = {}, None
     for line in text.splitlines():
+        if not line.startswith("|"):
+            current = None
+            continue
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if cells[0] in ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid-0.5"):
-            (xquad_readme if len(cells) == 6 else mtop_readme)[cells[0]] = cells[1:]
-    xquad, parallel, intent = (_main_rows(main_md, d) for d in ("xquad-r", "mtop-parallel", "mtop-intent"))
-    assert len(xquad_readme) == 6 and len(mtop_readme) == 4
-    for strategy, cells in xquad_readme.items():
-        assert cells[:4] == xquad[strategy], f"XQuAD-R {strategy}"
-    for strategy, cells in mtop_readme.items():
-        assert cells[:3] == parallel[strategy][1:], f"mtop-parallel {strategy}"
-        assert cells[3:] == [intent[strategy][0], *intent[strategy][2:]], f"mtop-intent {strategy}"
+        if current is None:
+            current = tables.setdefault(cells[0], {})
+        elif not cells[0].startswith("-"):
+            current[(cells[0], cells[1])] = cells[2:]
+    return tables
+
+
+def test_readme_results_are_the_snapshots():
+    """The README's result tables are copied from the committed snapshot's main.md, number for number, each row
+    found by its strategy and training pairs (summary.csv says which model folder holds that budget)."""
+    import pandas as pd
+
+    snapshots = sorted((ROOT / "snapshots").glob("small-budgets-*"))
+    assert snapshots, "no committed snapshot of the small-budgets profile"
+    main_md = (snapshots[-1] / "tables" / "main.md").read_text()
+    summary = pd.read_csv(snapshots[-1] / "summary.csv")
+    model_of = {f"{pairs:,}": model for model, pairs in summary[["model", "pairs"]].drop_duplicates().itertuples(index=False)}
+    model_of["0"] = summary.loc[summary["strategy"] == "off-the-shelf", "model"].iloc[0]
+    text = README.read_text()
+    assert snapshots[-1].name.split("-", 2)[2] in text and f"snapshots/{snapshots[-1].name}/" in text, "the README dates its answer"
+    tables = _readme_tables(text)
+    checked = 0
+    for header, dataset, take in (("XQuAD-R", "xquad-r", slice(0, 5)), ("MLQA-R", "mlqa-r", slice(0, 5))):
+        main = _main_rows(main_md, dataset)
+        assert len(tables[header]) >= 7, header
+        for (strategy, pairs), cells in tables[header].items():
+            assert cells[:5] == main[(model_of[pairs], strategy)][take], f"{header} {strategy} {pairs}"
+            checked += 1
+    parallel, intent = _main_rows(main_md, "mtop-parallel"), _main_rows(main_md, "mtop-intent")
+    for (strategy, pairs), cells in tables["MTOP"].items():
+        key = (model_of[pairs], strategy)
+        assert cells == [parallel[key][1], parallel[key][2], parallel[key][4], intent[key][0], intent[key][2], intent[key][4]], f"MTOP {strategy} {pairs}"
+        checked += 1
+    assert checked >= 3 * 7
     sha = re.search(r"sha256 `([0-9a-f]{8})", main_md).group(1)
     assert f"sha256 `{sha}…`" in text, "the README names the weights the tables name"
+
+
