@@ -104,7 +104,12 @@ def cmd_batches(args: argparse.Namespace) -> int:
     from hybridlib.samplers import BatchPlan, Strategy, group_sources, index_from_pair_dataset, iter_steps
 
     rows = _training_rows(args.data)
-    pairs = _pair_dataset(rows, args.languages)
+    languages = args.languages
+    if args.profile:  # the profile's languages in its order: the order decides the draws, as in training
+        from hybridlib.config import load_profile
+
+        languages = ",".join(load_profile(args.profile).train_languages)
+    pairs = _pair_dataset(rows, languages)
     index = index_from_pair_dataset(pairs)
     strategy = Strategy.parse(args.strategy if args.alpha is None else f"hybrid-{args.alpha}")
     sources = group_sources(pairs, index) if args.mix_sources else None
@@ -276,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--world-size", type=int, default=1)
     p.add_argument("--data", default="smoke", help="'smoke' (synthetic training split) or a prepared training-set folder")
-    p.add_argument("--languages", default=None, help="comma-separated training languages (default: all in the data)")
+    p.add_argument("--languages", default=None, help="comma-separated training languages, in the training's order (default: all in the data, sorted)")
+    p.add_argument("--profile", default=None, help="take the languages, in order, from this profile (what its runs draw)")
     p.add_argument("--mix-sources", action="store_true", help="each batch from one source dataset, drawn in proportion to its size")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_batches)

@@ -53,3 +53,24 @@ def test_hybrid_fraction_in_the_batches_file_matches_alpha(tmp_path):
     mono = sum(x["kind"] == "xx-mono" for x in read(out))
     sd = (1500 * 0.3 * 0.7) ** 0.5
     assert abs(mono - 450) < 4 * sd, f"{mono} xx-mono batches of 1500 at alpha 0.3"
+
+
+def test_the_preview_draws_what_the_trainer_draws_for_the_profiles_language_order(tmp_path):
+    """`--profile` takes the training languages in the profile's order, which decides the draws: the preview then
+    equals the batches `StrategyBatchSampler` gives the trainer for the same rows and seed; sorted languages may not."""
+    from hybridlib.cli import _pair_dataset, _training_rows
+    from hybridlib.config import load_profile
+    from hybridlib.samplers import StrategyBatchSampler
+
+    profile = load_profile("smoke")
+    out = tmp_path / "b.jsonl"
+    assert main(["batches", "--strategy", "hybrid-0.5", "--batch-size", "4", "--steps", "6", "--seed", "3", "--profile", "smoke", "--out", str(out)]) == 0
+    preview = [[(r["pair_id"], r["query_lang"], r["passage_lang"]) for r in x["rows"]] for x in read(out)]
+    rows = _training_rows("smoke")
+    pairs = _pair_dataset(rows, ",".join(profile.train_languages))
+    sampler = StrategyBatchSampler(pairs, batch_size=4, strategy="hybrid-0.5", seed=3, num_ranks=1)
+    names = sorted(set(rows["pair_id"]), key=list(rows["pair_id"]).index)
+    langs = profile.train_languages
+    group, qlang, plang = (pairs.data.column(c).to_pylist() for c in ("group", "query_lang", "passage_lang"))
+    trained = [[(names[group[i]], langs[qlang[i]], langs[plang[i]]) for i in batch] for batch in list(iter(sampler))[:6]]
+    assert preview == trained
