@@ -301,33 +301,33 @@ def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFram
 
 # Seconds per optimizer step (docs/speed.md), at `_REFERENCE_BATCH` pairs: smoke BERT on a 2-core CPU at batch 32
 # (measured, 250 steps in 11-21 s); multilingual-e5-small on a 2-core CPU at batch 16 with frozen word embeddings,
-# 64 tokens, bf16 autocast, checkpoints every 40 steps and the model's loading included (measured: the small profile's
-# 11 runs of 80 steps took 100.7-120.4 s each, 1.40 s a step on average);
-# base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16 on 2 cores (measured
-# 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT 0.128 s: the slower one);
-# A100 derived from that step and the H200's compiled profile (matmul and attention kernels, 60 % of the GPU's busy
-# time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0 TB/s; the host's gaps, 21 % of
-# the step, unchanged); T4 derived from the earlier eager H200 profile the same way, with fp16 and the cached loss
-# (the colab profile's setting). A100 and T4 are not measured; neither is the small model on a GPU.
-_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 1.40, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
+# 64 tokens, bf16 autocast, checkpoints every 40 steps (measured in the small-budgets run, 2026-12-07: runs of 80 steps
+# took 85-98 s, of 240 steps 207-225 s, when nothing else ran: 0.79 s a step and 27 s a run for loading and saving,
+# `_RUN_OVERHEAD_SECONDS`); base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16
+# on 2 cores (measured 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT
+# 0.128 s: the slower one); A100 derived from that step and the H200's compiled profile (matmul and attention
+# kernels, 60 % of the GPU's busy time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0
+# TB/s; the host's gaps, 21 % of the step, unchanged); T4 derived from the earlier eager H200 profile the same way,
+# with fp16 and the cached loss (the colab profile's setting). A100 and T4 are not measured; neither is the small
+# model on a GPU.
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 0.79, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
                      ("base", "a100"): 0.31, ("base", "h100"): 0.13}
 _REFERENCE_BATCH = {"smoke": 32, "small": 16, "base": 100}
+_RUN_OVERHEAD_SECONDS = {("small", "cpu"): 27.0}
 # On the H200, both with hard negatives: eager layers against compiled (mBERT 164.7 / 128.4 ms; XLM-R 138.3 / 124.5),
 # and the cached loss at mini-batch 32 against the plain loss, both eager (XLM-R 536.7 / 138.3 ms: the mini-batches'
 # forward and backward passes are each issued by the host). Applied to the H100 and A100 figures, not to the T4's.
 _EAGER_FACTOR = 1.28
 _CACHED_FACTOR = 3.9
-# The small profile on a 2-core CPU (measured, 2026-12-02): seconds to evaluate one run on its three datasets (encoding
-# 3.9 k questions, 3.4 k sentences and 2 x 2.4 k MTOP utterances in bf16, and the metrics: 12 runs in 1,127 s), and
-# the rest of a `run_all.sh` (kernels starting, data, model loading, the top-k browser, tables, figures: 299 s).
-_EVAL_SECONDS = {("small", "cpu"): 94.0}
-_OTHER_SECONDS = {("small", "cpu"): 300.0}
-# Per dataset, the same machine (measured in the small-budgets run, 2026-12-07): seconds to evaluate one run; MLQA-R's
-# figure is for the subset of every 8th English article (`data.mlqa_every: 8`) and scales with the share of articles
-_EVAL_DATASET_SECONDS = {("small", "cpu"): {"xquad-r": 68.0, "mtop-parallel": 12.0, "mtop-intent": 12.0, "mlqa-r": 30.0}}
+# The small profiles on a 2-core CPU: seconds to evaluate one run on each dataset (encoding in bf16 and the metrics;
+# measured in the small-budgets run, 2026-12-07, mean of 21 runs; MLQA-R's figure is for its subset of every 8th
+# English article and scales with the share of articles), a fallback per three datasets for others (the small
+# profile's 2026-12-02 run, whose evaluation ran 2.4 x slower on that machine), and the rest of a `run_all.sh`
+# (kernels starting, data, model loading, the top-k browser, tables, figures).
+_EVAL_DATASET_SECONDS = {("small", "cpu"): {"xquad-r": 25.9, "mtop-parallel": 5.9, "mtop-intent": 6.6, "mlqa-r": 13.0}}
 _MLQA_MEASURED_EVERY = 8
-# seconds a run spends outside its steps (loading the model, the trainer's start, saving): from 80- and 240-step runs
-_RUN_OVERHEAD_SECONDS = {("small", "cpu"): 0.0}
+_EVAL_SECONDS = {("small", "cpu"): 94.0}
+_OTHER_SECONDS = {("small", "cpu"): 160.0}
 
 
 def training_seconds(profile: Profile, device: str) -> float | None:
@@ -351,6 +351,7 @@ def training_seconds(profile: Profile, device: str) -> float | None:
         elif size == "base" and device in ("a100", "h100"):
             per_step *= (1 if profile.train.compile else _EAGER_FACTOR) * (_CACHED_FACTOR if profile.train.cached_minibatch else 1)
         total += per_step * profile.train.batch_size / _REFERENCE_BATCH[size] * profile.settings(run).steps
+        total += _RUN_OVERHEAD_SECONDS.get((size, device), 0.0)
     return total
 
 
@@ -370,8 +371,7 @@ def whole_profile_seconds(profile: Profile, device: str) -> float | None:
         evaluation = sum(per_dataset[d] * share.get(d, 1.0) for d in profile.eval_datasets)
     else:
         evaluation = _EVAL_SECONDS[key] * len(profile.eval_datasets) / 3  # the figure is for three datasets
-    overhead = _RUN_OVERHEAD_SECONDS.get(key, 0.0) * sum(r.strategy.trains for r in profile.runs())
-    return train + overhead + evaluation * len(profile.runs()) + _OTHER_SECONDS[key]
+    return train + evaluation * len(profile.runs()) + _OTHER_SECONDS[key]
 
 
 def detected_device() -> str:

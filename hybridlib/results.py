@@ -69,7 +69,7 @@ LANGUAGE_TABLE_TITLES = {"mono_map": "Mo mAP (Xâ†’X)", "cross_map": "Cr mAP (Xâ†
 
 def _digits(column: str) -> int:
     """Decimals every table prints a summary column with: rank distance 1, the rest (mAP, recall, ...) 3."""
-    return 1 if column == "rank_distance" else 3
+    return 1 if column.startswith("rank_distance") else 3
 
 
 def strategy_sort_key(label: str) -> tuple[int, float]:
