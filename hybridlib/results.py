@@ -3,10 +3,12 @@ new scores.
 
 - `collect` walks ``results/<profile>/eval/**/metrics.json`` (with each one's config.json) into one row per
   (dataset, model, strategy, seed).
-- `mean_sd_table` gives mean ± sd over seeds per strategy; `significance_table` compares a reference
-  strategy with every other one by a paired sign-flip test on per-query values averaged over seeds (how sure
-  the evaluation queries make the gap); `seed_table` compares the same pairs by Welch's t-test over the
-  seeds' macro means (whether another training seed would keep it).
+- `mean_sd_table` gives mean ± sd over seeds per strategy. A reference strategy is compared with every other
+  one three ways: `combined_comparisons`, with one interval carrying both the training seeds' and the evaluation
+  items' noise (the one the claims and the README read); `seed_comparisons` / `seed_table`, the seed-paired
+  t-test over the seeds' macro means (training noise only); `query_comparisons` / `significance_table`, a paired
+  sign-flip test over parallel items on per-query values averaged over seeds (item noise only). None of their
+  intervals is a prediction for another seed: `combined_comparisons` gives that apart (``pred_low``, ``pred_high``).
 - `per_language` reads every run's per-language values; `language_table` shows one metric per query language,
   with the languages no strategy trained on marked and averaged apart.
 
