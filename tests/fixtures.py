@@ -211,12 +211,17 @@ def zip_bytes(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def training_batch(model, n: int = 8):
-    """A collated (query, positive, negative) batch of `n` rows, as the trainer hands it to a loss, and its labels."""
+def training_batch(model, n: int = 8, words: list[str] | None = None):
+    """A collated (query, positive, negative) batch of `n` rows, as the trainer hands it to a loss, and its labels;
+    with `words` (at least 3 n), each row's texts are made of its own words."""
     import torch
     from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
 
-    rows = [{"query": f"query: frage {i} wer", "positive": f"passage: antwort {i} satz || kontext {i}", "negative": f"passage: anderer {i}"} for i in range(n)]
+    if words:
+        rows = [{"query": f"query: {words[i]} {words[i + n]}", "positive": f"passage: {words[i]} {words[i + 2 * n]}",
+                 "negative": f"passage: {words[(i + 1) % n]} {words[i + n]}"} for i in range(n)]
+    else:
+        rows = [{"query": f"query: frage {i} wer", "positive": f"passage: antwort {i} satz || kontext {i}", "negative": f"passage: anderer {i}"} for i in range(n)]
     collate = SentenceTransformerDataCollator(preprocess_fn=model.preprocess)
     features = collate(rows)
     inputs = [{k.removeprefix(f"{c}_"): v for k, v in features.items() if k.startswith(f"{c}_")} for c in ("query", "positive", "negative")]
