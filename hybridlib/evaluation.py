@@ -263,8 +263,5 @@ def load_embeddings(in_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"{path}: not a readable .npy file ({e}); write it again with numpy.save") from e
         if arr.dtype.kind != "f":
             raise ValueError(f"{path}: dtype {arr.dtype}, not floating point; save the embeddings as float32")
-        arr = arr.astype(np.float32)
-        norms = np.linalg.norm(arr, axis=1, keepdims=True)
-        with np.errstate(invalid="ignore"):  # inf rows turn NaN here; check_embeddings names them
-            arrays.append(arr / np.where(norms > 0, norms, 1))  # cosine similarity, whatever the encoder wrote
+        arrays.append(unit_rows(arr.astype(np.float32)))  # cosine similarity, whatever the encoder wrote; inf rows turn NaN, which check_embeddings names
     return arrays[0], arrays[1]

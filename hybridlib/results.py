@@ -120,7 +120,6 @@ def collect(results_dir: str | Path) -> pd.DataFrame:
         train = config.get("train") or {}
         trains = config["strategy"] != "off-the-shelf"
         row["pairs"] = train.get("steps", 0) * train.get("batch_size", 0) if trains else 0  # the training budget
-        row["source"] = (config.get("model") or {}).get("source", row["model"])  # budgets of one model share it
         row["multi_pool"] = multi_pool(result)
         scale = 1000 / row["multi_pool"]
         row["rank_distance_per1k"] = row["rank_distance"] * scale
@@ -275,15 +274,13 @@ def pairing(ref: pd.DataFrame, alt: pd.DataFrame) -> tuple[list[int], list[int],
         ref: the reference strategy's summary rows (``seed``, ``strategy`` ...), one per seed.
         alt: the other strategy's.
     """
+    from hybridlib.samplers import Strategy  # sentence-transformers: only where a comparison is made
+
     if len(alt) == 1:
-        kind = "fixed" if not _trains(alt.iloc[0]["strategy"]) else "1 run"
+        kind = "1 run" if Strategy.parse(alt.iloc[0]["strategy"]).trains else "fixed"
         return list(ref["seed"]), list(alt["seed"]), f"{len(ref)} vs {kind}"
     common = sorted(set(ref["seed"]) & set(alt["seed"]))
     return common, common, f"{len(common)} paired"
-
-
-def _trains(strategy: str) -> bool:
-    return strategy != "off-the-shelf"
 
 
 def seed_comparisons(summary: pd.DataFrame, dataset: str, model: str, reference: str) -> pd.DataFrame:

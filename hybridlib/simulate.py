@@ -61,3 +61,34 @@ def draw(design: Design, rng: np.random.Generator) -> tuple[list[pd.DataFrame], 
         a_runs.append(pd.concat(a_parts, ignore_index=True))
         b_runs.append(pd.concat(b_parts, ignore_index=True))
     return a_runs, b_runs, design.mu
+
+
+def coverage(design: Design, reps: int, seed: int, n_boot: int = 300) -> dict[str, float]:
+    """Over `reps` draws of `design` (true difference μ), how often each 95 % interval holds μ: the interval with
+    both noises (`stats.combined_test`), the items-only CI (bootstrap over items of the seed-averaged difference)
+    and the seed-paired t CI (`stats.seed_test`); and how often the seed-paired test rejects at p < 0.05.
+
+    Args:
+        design: the simulated comparison.
+        reps: draws.
+        seed: the draws' seed.
+        n_boot: bootstrap draws per interval.
+    """
+    from hybridlib import stats
+
+    rng = np.random.default_rng(seed)
+    hits = {"both noises": 0, "items only": 0, "seeds only (paired t)": 0}
+    rejected = 0
+    for rep in range(reps):
+        a, b, mu = draw(design, rng)
+        both = stats.combined_test(a, b, "map", n_boot=n_boot, seed=rep)
+        hits["both noises"] += both["low"] <= mu <= both["high"]
+        keys = ["query_id", "key", "lang", "target"]
+        mean_a, mean_b = (pd.concat(x).groupby(keys, as_index=False)["map"].mean() for x in (a, b))
+        low, high = stats.bootstrap_ci(mean_a.assign(map=mean_a["map"] - mean_b["map"]), "map", n_boot=n_boot, seed=rep)
+        hits["items only"] += low <= mu <= high
+        per_seed = [stats._macro_of(x, "map") - stats._macro_of(y, "map") for x, y in zip(a, b)]
+        paired = stats.seed_test(per_seed, [0.0] * len(per_seed))
+        hits["seeds only (paired t)"] += paired["ci95_low"] <= mu <= paired["ci95_high"]
+        rejected += paired["p"] < 0.05
+    return {**{k: v / reps for k, v in hits.items()}, "paired test size": rejected / reps}

@@ -14,32 +14,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from hybridlib import simulate, stats
+from hybridlib import simulate
 
 
 SEED_SDS = (0.0, 0.0025, 0.005, 0.01, 0.02)
-
-
-def coverage(design: simulate.Design, reps: int, seed: int) -> dict[str, float]:
-    rng = np.random.default_rng(seed)
-    hits = {"both noises": 0, "items only": 0, "seeds only (paired t)": 0}
-    rejected = 0
-    for rep in range(reps):
-        a, b, mu = simulate.draw(design, rng)
-        both = stats.combined_test(a, b, "map", n_boot=300, seed=rep)
-        hits["both noises"] += both["low"] <= mu <= both["high"]
-        keys = ["query_id", "key", "lang", "target"]
-        mean_a, mean_b = (pd.concat(x).groupby(keys, as_index=False)["map"].mean() for x in (a, b))
-        low, high = stats.bootstrap_ci(mean_a.assign(map=mean_a["map"] - mean_b["map"]), "map", n_boot=300, seed=rep)
-        hits["items only"] += low <= mu <= high
-        per_seed = [stats._macro_of(x, "map") - stats._macro_of(y, "map") for x, y in zip(a, b)]
-        paired = stats.seed_test(per_seed, [0.0] * len(per_seed))
-        hits["seeds only (paired t)"] += paired["ci95_low"] <= mu <= paired["ci95_high"]
-        rejected += paired["p"] < 0.05
-    return {**{k: v / reps for k, v in hits.items()}, "paired test size": rejected / reps}
 
 
 def main() -> None:
@@ -56,7 +36,7 @@ def main() -> None:
         for name, labels in (("one key per item (XQuAD-R-like)", 0), ("labels shared by items (MTOP-intent-like)", 30)):
             for sd_seed in SEED_SDS:
                 design = simulate.Design(n_items=150, sd_seed=sd_seed, n_labels=labels)
-                result = coverage(design, args.reps, seed=int(sd_seed * 1e4) + labels)
+                result = simulate.coverage(design, args.reps, seed=int(sd_seed * 1e4) + labels)
                 rows.append({"design": name, "seed sd": sd_seed, **result})
                 print(rows[-1], flush=True)
         table = pd.DataFrame(rows)

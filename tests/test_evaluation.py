@@ -197,25 +197,6 @@ def test_seed_table_keeps_the_seed_spread_that_the_paired_test_averages_away():
     assert p_xy > 0.5 and p_base < 0.01, table.to_string()
 
 
-def _coverage(design, reps: int, seed: int) -> tuple[float, float, float]:
-    """(coverage of combined_test's interval, of the items-only CI, the seed-paired test's rejection rate) at μ = 0."""
-    from hybridlib import simulate
-
-    rng = np.random.default_rng(seed)
-    both = items = rejected = 0
-    for rep in range(reps):
-        a, b, mu = simulate.draw(design, rng)
-        out = stats.combined_test(a, b, "map", n_boot=200, seed=rep)
-        both += out["low"] <= mu <= out["high"]
-        mean_a = pd.concat(a).groupby(["query_id", "key", "lang", "target"], as_index=False)["map"].mean()
-        mean_b = pd.concat(b).groupby(["query_id", "key", "lang", "target"], as_index=False)["map"].mean()
-        low, high = stats.bootstrap_ci(mean_a.assign(map=mean_a["map"] - mean_b["map"]), "map", n_boot=200, seed=rep)
-        items += low <= mu <= high
-        per_seed = [stats._macro_of(x, "map") - stats._macro_of(y, "map") for x, y in zip(a, b)]
-        rejected += stats.seed_test(per_seed, [0.0] * len(per_seed))["p"] < 0.05
-    return both / reps, items / reps, rejected / reps
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("labels", [0, 8], ids=["one-key-per-item", "intent-like"])
 def test_combined_interval_covers_with_both_noises_where_the_items_only_ci_does_not(labels):
@@ -226,7 +207,8 @@ def test_combined_interval_covers_with_both_noises_where_the_items_only_ci_does_
     from hybridlib import simulate
 
     design = simulate.Design(n_items=100, sd_seed=0.015, n_labels=labels)
-    both, items, size = _coverage(design, reps=120, seed=labels)
+    result = simulate.coverage(design, reps=120, seed=labels, n_boot=200)
+    both, items, size = result["both noises"], result["items only"], result["paired test size"]
     assert 0.89 <= both <= 1.0, both
     assert items < 0.8, items
     assert 0.0 <= size <= 0.12, size
