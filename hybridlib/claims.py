@@ -349,7 +349,7 @@ def write_claims(tables_dir: Path, compared: list[dict], profile_name: str, marg
     """
     frame = comparisons_frame(compared)
     margin_text = ("no non-inferiority margin is set in this profile, so no \"keeps\" claim can hold" if not margins else
-                   "the profile's margins, fixed before its results were seen: " + ", ".join(
+                   "the profile's margins (`margins:`; when each was fixed: docs/decisions.md): " + ", ".join(
                        f"δ = {value:g} " + ("rank distance per 1,000 candidates" if key == "rank_distance_per1k" else "mAP")
                        for key, value in margins.items()))
     lines = [
