@@ -98,10 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_batches(args: argparse.Namespace) -> int:
     """Write the batches a strategy would draw: one JSON object per (step, rank)."""
-    import pandas as pd
-
     from hybridlib import storage
-    from hybridlib.samplers import BatchPlan, Strategy, group_sources, index_from_pair_dataset, iter_steps
+    from hybridlib.samplers import BatchPlan, Strategy, batch_kinds, batch_mix, group_sources, index_from_pair_dataset, iter_steps
 
     rows = _training_rows(args.data)
     languages = args.languages
@@ -127,9 +125,8 @@ def cmd_batches(args: argparse.Namespace) -> int:
             lines.append({"step": step, "rank": rank, "epoch": epoch, "kind": batch.kind, "rows": rows_out})
     storage.write_jsonl(args.out, lines)
     print(plan.describe())
-    mix = pd.Series([f"{line['kind']} {line['rows'][0]['query_lang']}" if line["kind"] == "xx-mono" else line["kind"]
-                     for line in lines if line["rank"] == 0]).value_counts(normalize=True).sort_index()
-    print("batches drawn: " + ", ".join(f"{kind} {share:.0%}" for kind, share in mix.items()))
+    mix = batch_mix(batch_kinds(plan, args.steps))
+    print("batches drawn: " + ", ".join(f"{kind} {n / args.steps:.0%}" for kind, n in mix.items()))
     print(f"wrote {len(lines)} batches ({args.steps} steps x {args.world_size} ranks) to {args.out}")
     return 0
 

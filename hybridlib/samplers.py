@@ -274,6 +274,24 @@ def iter_steps(plan: BatchPlan, steps: int) -> Iterator[tuple[int, GlobalBatch]]
         epoch += 1
 
 
+def batch_kinds(plan: BatchPlan, steps: int) -> list[dict[str, object]]:
+    """The kind of each of the first `steps` global batches: step, epoch, kind (xx-mono, xy, en, xx-mixed) and, for
+    an xx-mono batch, its language ("" otherwise). Training writes it as a run's ``batches.csv``."""
+    langs = plan.index.languages
+    return [{"step": step, "epoch": epoch, "kind": batch.kind,
+             "language": langs[int(batch.query_lang[0])] if batch.kind == "xx-mono" else ""}
+            for step, (epoch, batch) in enumerate(iter_steps(plan, steps))]
+
+
+def batch_mix(kinds: list[dict[str, object]]) -> dict[str, int]:
+    """Batches per kind, an xx-mono batch counted under its language (``"xx-mono ar"``), from `batch_kinds`."""
+    mix: dict[str, int] = {}
+    for row in kinds:
+        key = f"xx-mono {row['language']}" if row["kind"] == "xx-mono" else str(row["kind"])
+        mix[key] = mix.get(key, 0) + 1
+    return dict(sorted(mix.items()))
+
+
 def composition(plan: BatchPlan, steps: int) -> np.ndarray:
     """(L, L) counts of training pairs per (query language, passage language) over the first `steps` steps."""
     n = len(plan.index.languages)

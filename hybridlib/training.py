@@ -24,6 +24,9 @@ from hybridlib.samplers import (
     ParallelIndex,
     Strategy,
     StrategyBatchSampler,
+    batch_kinds,
+    batch_mix,
+    group_sources,
     index_from_pair_dataset,
     world_size,
 )
@@ -162,14 +165,17 @@ def train_run(
         strategy: the batching strategy (`samplers.Strategy.parse("hybrid-0.5")` etc.).
         seed: the trainer's seed and data seed; the same seed gives the same batches (and, on a CPU, weights).
         settings: the profile's optimisation settings, equal for every strategy.
-        out_dir: the run folder: ``model/``, ``train_log.json``, ``budget.json`` (steps done and pairs that
-            reached the loss), ``base_model.json`` and, while training, ``checkpoints/``.
+        out_dir: the run folder: ``model/``, ``train_log.json``, ``budget.json`` (steps done, pairs that
+            reached the loss and batches per kind), ``batches.csv`` (the kind of each step's batch: xx-mono in
+            which language, or xy), ``base_model.json`` and, while training, ``checkpoints/``.
         revision: the hub commit of `base_model` (None: the default branch).
         callbacks: extra trainer callbacks (the tests use one to interrupt a run).
 
     Returns:
         The folder of the fine-tuned encoder, ``out_dir/model``.
     """
+    import pandas as pd
+
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     trainer = make_trainer(base_model, rows, languages, strategy, seed, settings, ckpt_dir, revision=revision, callbacks=callbacks)
@@ -187,10 +193,15 @@ def train_run(
         with storage.atomic_dir(out_dir / "model") as tmp:
             model.save(str(tmp))
         storage.write_json(out_dir / "train_log.json", trainer.state.log_history)
+        # the kind of every batch trained on (xx-mono in which language, or xy): the sampler draws deterministically
+        # in (seed, epoch), so this is the trainer's sequence, resumed steps included (tests/test_training.py checks it)
+        kinds = batch_kinds(trainer.batch_plan, trainer.state.global_step)
+        storage.write_text(out_dir / "batches.csv", pd.DataFrame(kinds, columns=["step", "epoch", "kind", "language"]).to_csv(index=False))
         storage.write_json(out_dir / "budget.json", {
             "steps": trainer.state.global_step, "batch_size": settings.batch_size, "resumed_at_step": resumed_steps,
             # pairs through the loss on this rank, times the ranks, plus the steps a resumed run had done before
-            "pairs_seen": seen[0] * world_size() + resumed_steps * settings.batch_size})
+            "pairs_seen": seen[0] * world_size() + resumed_steps * settings.batch_size,
+            "batches": batch_mix(kinds)})
         # the hub commit the base model resolved to (transformers records it on configs loaded from the hub)
         commit = getattr(model[0].auto_model.config, "_commit_hash", None)
         storage.write_json(out_dir / "base_model.json", {"source": base_model, "revision": revision, "resolved_commit": commit})
@@ -259,10 +270,14 @@ def make_trainer(
     if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
         raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
-    print(BatchPlan(index_from_pair_dataset(pairs), strategy, settings.batch_size, seed).describe(), flush=True)
+    sources = group_sources(pairs, index_from_pair_dataset(pairs)) if settings.mix_sources else None
+    plan = BatchPlan(index_from_pair_dataset(pairs), strategy, settings.batch_size, seed, sources=sources)
+    print(plan.describe(), flush=True)
     args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
     loss = make_loss(model, settings, gather=ranks > 1)
-    return SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
+    trainer.batch_plan = plan  # the sampler's own plan (same index, batch, seed and sources): train_run records its batches
+    return trainer
 
 
 def training_arguments(

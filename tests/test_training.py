@@ -69,6 +69,45 @@ def test_interrupted_run_resumes_from_its_checkpoint(rows, smoke_encoder, tmp_pa
     straight = train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("xy"), 3, s, tmp_path / "straight")
     wr, ws = weights(resumed), weights(straight)
     assert all(torch.allclose(wr[k], ws[k], atol=1e-6) for k in wr), "resumed run differs from an uninterrupted one"
+    assert (out / "batches.csv").read_text() == (tmp_path / "straight" / "batches.csv").read_text()
+
+
+def test_a_run_records_the_kind_of_each_batch_the_trainer_drew(rows, smoke_encoder, tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from hybridlib.samplers import StrategyBatchSampler
+
+    drawn, pairs_of = [], []  # per step (one rank): the pair-dataset rows the sampler handed the trainer
+    original_init, original_iter = StrategyBatchSampler.__init__, StrategyBatchSampler.__iter__
+
+    def sampler_init(self, dataset, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        pairs_of.append(dataset)
+        original_init(self, dataset, *args, **kwargs)
+
+    def sampler_iter(self):  # noqa: ANN001, ANN202
+        for batch in original_iter(self):
+            drawn.append((pairs_of[0], list(batch)))
+            yield batch
+
+    monkeypatch.setattr(StrategyBatchSampler, "__init__", sampler_init)
+    monkeypatch.setattr(StrategyBatchSampler, "__iter__", sampler_iter)
+    out = tmp_path / "run"
+    train_run(str(smoke_encoder), rows, LANGS, Strategy.parse("hybrid-0.5"), 5, settings(steps=10, save_steps=0), out)
+    record = pd.read_csv(out / "batches.csv", keep_default_na=False)
+    assert list(record["step"]) == list(range(10)) and len(drawn) >= 10
+    for (_, row), (pairs, batch) in zip(record.iterrows(), drawn):
+        names = pairs.features["query_lang"].names  # raw columns: the trainer's transform turns rows into tokens
+        qlang = [names[pairs.data.column("query_lang")[i].as_py()] for i in batch]
+        plang = [names[pairs.data.column("passage_lang")[i].as_py()] for i in batch]
+        if row["kind"] == "xx-mono":
+            assert qlang == plang == [row["language"]] * len(batch)
+        else:
+            assert row["kind"] == "xy" and row["language"] == "" and all(q != p for q, p in zip(qlang, plang))
+    assert set(record["kind"]) == {"xx-mono", "xy"}, "seed 5 draws both kinds in 10 steps"
+    mix = json.loads((out / "budget.json").read_text())["batches"]
+    assert sum(mix.values()) == 10 and mix["xy"] == (record["kind"] == "xy").sum()
 
 
 def test_hard_negatives_on_rows_without_one_are_refused(rows, smoke_encoder, tmp_path):
