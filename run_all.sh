@@ -6,7 +6,6 @@
 # Executes notebooks/0*.ipynb headlessly with papermill; executed copies land in results/<profile>/notebooks/.
 # Idempotent: finished runs and results are skipped. Stops at the first failing notebook and names the cell.
 set -euo pipefail
-cd "$(dirname "$0")"
 profile=smoke
 dry_run=0
 while [ $# -gt 0 ]; do
@@ -18,14 +17,15 @@ while [ $# -gt 0 ]; do
     *) echo "run_all.sh: unknown argument '$1' (use --profile NAME, --dry-run)" >&2; exit 2 ;;
   esac
 done
-
-scripts/setup_env.sh
-py=.venv/bin/python
-# a profile given by path (a copy of a shipped one) runs like a named one: the notebooks run in notebooks/, so
-# they get the absolute path, and the results go under the profile's `name:`
+# a profile given by path (a copy of a shipped one), relative to where the script was called from, runs like a
+# named one: the notebooks run in notebooks/, so they get the absolute path; the results go under its `name:`
 if [ -f "$profile" ]; then
   profile=$(cd "$(dirname "$profile")" && pwd)/$(basename "$profile")
 fi
+cd "$(dirname "$0")"
+
+scripts/setup_env.sh
+py=.venv/bin/python
 if [ "$dry_run" = 1 ]; then
   exec "$py" -m hybridlib.cli plan --profile "$profile"
 fi

@@ -30,16 +30,21 @@ def test_notebooks_are_committed_without_outputs():
 
 
 def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
-    import papermill
+    """run_all.sh itself, given a profile by a path relative to the caller's folder (a copy of a shipped profile,
+    as docs/extending.md invites): the notebooks find it from their own folder and the results go under its name."""
+    import os
+    import subprocess
 
-    profile = tmp_path / "tiny.yaml"
+    profile = tmp_path / "configs" / "my.yaml"
+    profile.parent.mkdir()
     profile.write_text(yaml.safe_dump(TINY))
     home = tmp_path / "home"
-    for path in NOTEBOOKS:
-        papermill.execute_notebook(
-            str(path), str(tmp_path / path.name), parameters={"profile": str(profile), "home": str(home)},
-            kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"),
-        )
+    run = subprocess.run(["bash", str(ROOT / "run_all.sh"), "--profile", "configs/my.yaml"], cwd=tmp_path, text=True,
+                         capture_output=True, env={**os.environ, "HYBRIDLIB_HOME": str(home)})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "done in" in run.stdout and str(home / "results" / "tiny" / "summary.csv") in run.stdout
+    assert not (home / "results" / "configs").exists(), "results under the profile's name, not its path"
+    executed = home / "results" / "tiny" / "notebooks"
     summary = pd.read_csv(home / "results" / "tiny" / "summary.csv")
     assert sorted(summary["strategy"]) == ["hybrid-0.5", "off-the-shelf", "xy"]
     for column in ["dataset", "model", "strategy", "alpha", "seed", "mono_map", "cross_map", "multi_map", "mono_r1", "cross_r1", "multi_r10", "rank_distance"]:
@@ -51,7 +56,7 @@ def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
     run = home / "results" / "tiny" / "runs" / "smoke-bert" / "xy" / "seed0"
     assert {"config.json", "environment.json", "model", "train_log.json"} <= {p.name for p in run.iterdir()}
     # what each notebook shows a reader, in its executed copy
-    shown = {path.name[:2]: executed_outputs(tmp_path / path.name) for path in NOTEBOOKS}
+    shown = {path.name[:2]: executed_outputs(executed / path.name) for path in NOTEBOOKS}
     assert "unseen at training" in shown["01"]["html"] and "kept apart" in shown["01"]["html"], "01: what is held out"
     assert "pair_id" in shown["01"]["html"], "01: one parallel group"
     assert "query lang" in shown["02"]["html"] and "passage lang" in shown["02"]["html"], "02: a decoded batch per strategy"
@@ -61,6 +66,16 @@ def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
     assert "relevant" in shown["03"]["html"], "03: what a model retrieves"
     assert "The paper's claims about hybrid" in shown["04"]["markdown"] and "Main results" in shown["04"]["markdown"]
     assert shown["04"]["images"] == 2, "04: the trade-off figure and the claims forest"
+
+
+def test_the_run_lock_is_ignored_by_git():
+    """run_all.sh leaves .hybridlib.lock in its home (the repository's folder by default): git must not see it."""
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".hybridlib.lock"], cwd=ROOT)
+    assert ignored.returncode == 0, ".hybridlib.lock is not in .gitignore"
 
 
 def executed_outputs(path: Path) -> dict:
