@@ -186,16 +186,11 @@ def cmd_mirror(args: argparse.Namespace) -> int:
 
 
 def _task(args: argparse.Namespace):  # noqa: ANN202
-    """The task to score: a task folder (``--task``: queries.jsonl, candidates.jsonl, task.json) or a published dataset."""
+    """The task to score: a task folder (``--task``: hybridlib's or MTEB's format) or a published dataset."""
     from hybridlib import records, sources
 
     if getattr(args, "task", None):
-        folder = Path(args.task)
-        missing = [name for name in ("queries.jsonl", "candidates.jsonl", "task.json") if not (folder / name).is_file()]
-        if missing:
-            raise FileNotFoundError(f"{folder}: not a task folder (missing {', '.join(missing)}); write one with "
-                                    "RetrievalTask(...).write(folder) or `hybridlib export-eval` (docs/library.md)")
-        return records.RetrievalTask.read(folder)
+        return records.RetrievalTask.read_folder(Path(args.task))
     if not args.dataset or not args.source:
         raise ValueError("name the data: --task DIR, or --dataset D with --source DIR")
     return sources.load_task(args.dataset, Path(args.source))
@@ -240,7 +235,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _add_task(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=["xquad-r", "mlqa-r", "mtop-parallel", "mtop-intent"], help="a published dataset (with --source)")
     p.add_argument("--source", help="folder with the dataset's files as published (MTOP: the zip or mtop/)")
-    p.add_argument("--task", help="instead: a task folder of your own (queries.jsonl, candidates.jsonl, task.json; docs/library.md)")
+    p.add_argument("--task", help="instead: a task folder of your own (queries.jsonl, candidates.jsonl, task.json; or MTEB's queries.jsonl, corpus.jsonl, qrels/test.tsv with a lang field; docs/library.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -123,6 +123,57 @@ class RetrievalTask:
             multi_excludes_query_language=meta.get("multi_excludes_query_language", False),
         )
 
+    @classmethod
+    def read_mteb(cls, in_dir: str | Path, split: str = "test") -> RetrievalTask:
+        """Read an MTEB / BEIR retrieval folder: ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl``
+        (``_id``, ``text``) and ``qrels/<split>.tsv`` (``query-id``, ``corpus-id``, ``score``; a score > 0 is
+        relevant), each corpus and query row with a ``lang`` field besides (the format has none of its own, and the
+        three settings need one). A query's key is its id; a document's keys are the queries relevant to it; its
+        text is ``title text`` as MTEB encodes it."""
+        import csv
+
+        in_dir = Path(in_dir)
+        qrels = in_dir / "qrels" / f"{split}.tsv"
+        if not qrels.is_file():
+            raise FileNotFoundError(f"{qrels}: no qrels for split {split!r}; an MTEB folder has qrels/<split>.tsv")
+        relevant: dict[str, list[str]] = {}
+        with qrels.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t")
+            if not {"query-id", "corpus-id", "score"} <= set(reader.fieldnames or ()):
+                raise ValueError(f"{qrels}: the header must be query-id, corpus-id, score (tab-separated), got {reader.fieldnames}")
+            for row in reader:
+                if float(row["score"]) > 0:
+                    relevant.setdefault(row["corpus-id"], []).append(row["query-id"])
+
+        def rows(name: str) -> list[dict]:
+            found = storage.read_jsonl(in_dir / name)
+            for i, r in enumerate(found):
+                lacking = [k for k in ("_id", "text", "lang") if k not in r]
+                if lacking:
+                    raise ValueError(f"{in_dir / name}: line {i + 1} has no {lacking}; every row needs _id, text and "
+                                     "lang (the language code, which MTEB keeps outside the rows: add it to each)")
+            return found
+
+        queries = [Query(str(r["_id"]), r["lang"], r["text"], key=str(r["_id"])) for r in rows("queries.jsonl")]
+        cands = [Candidate(str(r["_id"]), r["lang"], f"{r.get('title') or ''} {r['text']}".strip(), "",
+                           tuple(relevant.get(str(r["_id"]), ()))) for r in rows("corpus.jsonl")]
+        unknown = sorted(set(relevant) - {c.id for c in cands})
+        if unknown:
+            raise ValueError(f"{qrels}: corpus ids {unknown[:3]} are not in corpus.jsonl; the qrels and corpus disagree")
+        return cls(name=in_dir.name, queries=queries, candidates=cands)
+
+    @classmethod
+    def read_folder(cls, in_dir: str | Path) -> RetrievalTask:
+        """A task folder of either format: hybridlib's (`write`) or MTEB's (`read_mteb`), told apart by its files."""
+        in_dir = Path(in_dir)
+        if (in_dir / "task.json").is_file() and (in_dir / "candidates.jsonl").is_file() and (in_dir / "queries.jsonl").is_file():
+            return cls.read(in_dir)
+        if (in_dir / "corpus.jsonl").is_file() and (in_dir / "queries.jsonl").is_file():
+            return cls.read_mteb(in_dir)
+        raise FileNotFoundError(f"{in_dir}: not a task folder (neither queries.jsonl, candidates.jsonl and task.json, nor MTEB's "
+                                "queries.jsonl, corpus.jsonl and qrels/test.tsv); write one with RetrievalTask(...).write(folder) "
+                                "or `hybridlib export-eval` (docs/library.md)")
+
 
 def save_training_set(chunks: Iterable[list[dict[str, str]]], out_dir: str | Path) -> None:
     """Store training rows (dicts with `TRAIN_COLUMNS`) as a `datasets` Arrow folder, atomically.

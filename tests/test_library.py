@@ -113,4 +113,35 @@ def test_the_cli_scores_a_task_folder_of_ones_own_with_or_without_the_prefixes(t
     assert outs[False]["source"]["prefixes"] is True and outs[True]["source"]["prefixes"] is False
     assert seen == ["query: ", "passage: ", "", ""], "the model's prefixes, then none"
     assert main(["evaluate", "--task", str(tmp_path), "--model", str(smoke_encoder), "--out", str(tmp_path / "x.json")]) == 2
-    assert "not a task folder (missing queries.jsonl" in capsys.readouterr().err
+    assert "not a task folder (neither queries.jsonl, candidates.jsonl and task.json, nor MTEB's" in capsys.readouterr().err
+
+
+def test_an_mteb_folder_with_languages_scores_as_the_same_task_in_hybridlibs_format(tmp_path, smoke_encoder, capsys):
+    import json
+
+    from hybridlib import storage
+    from hybridlib.cli import main
+    from hybridlib.records import Candidate, Query, RetrievalTask
+
+    items = {"g1": ("Who wrote Faust?", "Goethe wrote Faust."), "g2": ("Where is the Louvre?", "The Louvre is in Paris."),
+             "g3": ("What is the capital of Peru?", "Lima is the capital of Peru.")}
+    langs = ("en", "de", "es")
+    own = RetrievalTask("mine", [Query(f"{lang}-{g}", lang, f"{q} {lang}", key=g) for g, (q, _) in items.items() for lang in langs],
+                        [Candidate(f"c-{lang}-{g}", lang, f"{p} {lang}", "", (g,)) for g, (_, p) in items.items() for lang in langs]
+                        + [Candidate("c-en-distractor", "en", "Bread is baked.", "", ())])
+    own.write(tmp_path / "own")
+    mteb = tmp_path / "mteb"
+    storage.write_jsonl(mteb / "queries.jsonl", [{"_id": q.id, "text": q.text, "lang": q.lang} for q in own.queries])
+    storage.write_jsonl(mteb / "corpus.jsonl", [{"_id": c.id, "title": "", "text": c.text, "lang": c.lang} for c in own.candidates])
+    qrels = ["query-id\tcorpus-id\tscore"] + [f"{q.id}\t{c.id}\t1" for q in own.queries for c in own.candidates if q.key in c.keys]
+    storage.write_text(mteb / "qrels" / "test.tsv", "\n".join(qrels) + "\n")
+    scores = {}
+    for name in ("own", "mteb"):
+        out = tmp_path / f"{name}.json"
+        assert main(["evaluate", "--task", str(tmp_path / name), "--model", str(smoke_encoder), "--n-boot", "20", "--out", str(out)]) == 0
+        scores[name] = json.loads(out.read_text())
+    for setting in ("mono", "cross", "multi"):
+        assert scores["mteb"][setting]["map"] == scores["own"][setting]["map"], setting
+    storage.write_jsonl(mteb / "corpus.jsonl", [{"_id": c.id, "text": c.text} for c in own.candidates])
+    assert main(["evaluate", "--task", str(mteb), "--model", str(smoke_encoder), "--out", str(tmp_path / "x.json")]) == 2
+    assert "corpus.jsonl: line 1 has no ['lang']; every row needs _id, text and lang" in capsys.readouterr().err
