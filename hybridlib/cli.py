@@ -99,7 +99,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_batches(args: argparse.Namespace) -> int:
     """Write the batches a strategy would draw: one JSON object per (step, rank)."""
     from hybridlib import storage
-    from hybridlib.samplers import BatchPlan, Strategy, batch_kinds, batch_mix, group_sources, index_from_pair_dataset, iter_steps
+    from hybridlib.samplers import (
+        BatchPlan,
+        Strategy,
+        batch_kinds,
+        batch_mix,
+        group_sources,
+        index_from_pair_dataset,
+        iter_steps,
+    )
 
     rows = _training_rows(args.data)
     languages = args.languages
