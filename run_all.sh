@@ -17,11 +17,13 @@ while [ $# -gt 0 ]; do
     *) echo "run_all.sh: unknown argument '$1' (use --profile NAME, --dry-run)" >&2; exit 2 ;;
   esac
 done
-# a profile given by path (a copy of a shipped one), relative to where the script was called from, runs like a
-# named one: the notebooks run in notebooks/, so they get the absolute path; the results go under its `name:`
-if [ -f "$profile" ]; then
-  profile=$(cd "$(dirname "$profile")" && pwd)/$(basename "$profile")
-fi
+# a profile given by path (with a / or ending in .yaml; a copy of a shipped one) runs like a named one: the notebooks
+# run in notebooks/, so they get the absolute path, read from the caller's folder or else from the repository's;
+# the results go under its `name:`
+resolve_path() { [ -f "$1" ] && echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+case "$profile" in
+  */*|*.yaml|*.yml) profile=$(resolve_path "$profile" || (cd "$(dirname "$0")" && resolve_path "$profile") || echo "$profile") ;;
+esac
 cd "$(dirname "$0")"
 
 scripts/setup_env.sh

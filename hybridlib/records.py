@@ -129,7 +129,8 @@ class RetrievalTask:
         (``_id``, ``text``) and ``qrels/<split>.tsv`` (``query-id``, ``corpus-id``, ``score``; a score > 0 is
         relevant), each corpus and query row with a ``lang`` field besides (the format has none of its own, and the
         three settings need one). A query's key is its id; a document's keys are the queries relevant to it; its
-        text is ``title text`` as MTEB encodes it."""
+        text is ``title text`` as MTEB encodes it. Name query ids ``<lang>-<item>`` (the item shared by its
+        translations): the intervals resample whole items, and other ids make each query an item of its own."""
         import csv
 
         in_dir = Path(in_dir)
@@ -141,8 +142,13 @@ class RetrievalTask:
             reader = csv.DictReader(f, delimiter="\t")
             if not {"query-id", "corpus-id", "score"} <= set(reader.fieldnames or ()):
                 raise ValueError(f"{qrels}: the header must be query-id, corpus-id, score (tab-separated), got {reader.fieldnames}")
-            for row in reader:
-                if float(row["score"]) > 0:
+            for n, row in enumerate(reader, start=2):
+                try:
+                    score = float(row["score"])
+                except (TypeError, ValueError):
+                    raise ValueError(f"{qrels}:{n}: score {row['score']!r} is not a number; each line is query-id, "
+                                     "corpus-id and a numeric score, tab-separated") from None
+                if score > 0:
                     relevant.setdefault(row["corpus-id"], []).append(row["query-id"])
 
         def rows(name: str) -> list[dict]:
@@ -150,7 +156,7 @@ class RetrievalTask:
             for i, r in enumerate(found):
                 lacking = [k for k in ("_id", "text", "lang") if k not in r]
                 if lacking:
-                    raise ValueError(f"{in_dir / name}: line {i + 1} has no {lacking}; every row needs _id, text and "
+                    raise ValueError(f"{in_dir / name}: row {i + 1} has no {lacking}; every row needs _id, text and "
                                      "lang (the language code, which MTEB keeps outside the rows: add it to each)")
             return found
 
@@ -160,6 +166,9 @@ class RetrievalTask:
         unknown = sorted(set(relevant) - {c.id for c in cands})
         if unknown:
             raise ValueError(f"{qrels}: corpus ids {unknown[:3]} are not in corpus.jsonl; the qrels and corpus disagree")
+        unknown = sorted({q for ids in relevant.values() for q in ids} - {q.id for q in queries})
+        if unknown:
+            raise ValueError(f"{qrels}: query ids {unknown[:3]} are not in queries.jsonl; the qrels and queries disagree")
         return cls(name=in_dir.name, queries=queries, candidates=cands)
 
     @classmethod

@@ -167,7 +167,7 @@ def train_run(
         settings: the profile's optimisation settings, equal for every strategy.
         out_dir: the run folder: ``model/``, ``train_log.json``, ``budget.json`` (steps done, pairs that
             reached the loss and batches per kind), ``batches.csv`` (the kind of each step's batch: xx-mono in
-            which language, or xy), ``base_model.json`` and, while training, ``checkpoints/``.
+            which language, xy, en or xx-mixed), ``base_model.json`` and, while training, ``checkpoints/``.
         revision: the hub commit of `base_model` (None: the default branch).
         callbacks: extra trainer callbacks (the tests use one to interrupt a run).
 

@@ -144,4 +144,10 @@ def test_an_mteb_folder_with_languages_scores_as_the_same_task_in_hybridlibs_for
         assert scores["mteb"][setting]["map"] == scores["own"][setting]["map"], setting
     storage.write_jsonl(mteb / "corpus.jsonl", [{"_id": c.id, "text": c.text} for c in own.candidates])
     assert main(["evaluate", "--task", str(mteb), "--model", str(smoke_encoder), "--out", str(tmp_path / "x.json")]) == 2
-    assert "corpus.jsonl: line 1 has no ['lang']; every row needs _id, text and lang" in capsys.readouterr().err
+    assert "corpus.jsonl: row 1 has no ['lang']; every row needs _id, text and lang" in capsys.readouterr().err
+    storage.write_jsonl(mteb / "corpus.jsonl", [{"_id": c.id, "title": "", "text": c.text, "lang": c.lang} for c in own.candidates])
+    for line, error in (("xx-g9\tc-en-g1\t1", "query ids ['xx-g9'] are not in queries.jsonl"),
+                        ("en-g1\tc-en-g1\thigh", "test.tsv:2: score 'high' is not a number")):
+        storage.write_text(mteb / "qrels" / "test.tsv", f"{qrels[0]}\n{line}\n")
+        assert main(["evaluate", "--task", str(mteb), "--model", str(smoke_encoder), "--out", str(tmp_path / "x.json")]) == 2
+        assert error in capsys.readouterr().err
