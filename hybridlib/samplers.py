@@ -370,6 +370,29 @@ class StrategyBatchSampler(DefaultBatchSampler):
                 yield rows[rank * b : (rank + 1) * b].tolist()
 
 
+def sampler_epoch_callback():  # noqa: ANN201 (transformers is imported here, not at module level)
+    """A trainer callback that sets the epoch on the run's `StrategyBatchSampler` at each epoch's start.
+
+    The trainer's own ``set_epoch`` reaches the sampler through one wrapper, but a multi-rank run resumed part-way
+    through a later epoch wraps it in two (accelerate's ``SkipBatchSampler`` around its ``BatchSamplerShard``): the
+    sampler of the fresh process would then stay at epoch 0 and replay epoch 0's batches. ``train_run`` adds it;
+    add it to your own trainer (``callbacks=[sampler_epoch_callback()]``) if you train on several ranks and resume.
+    """
+    from transformers import TrainerCallback
+
+    class SamplerEpoch(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            sampler = train_dataloader
+            for _ in range(4):  # the dataloader, then up to three batch-sampler wrappers
+                sampler = getattr(sampler, "batch_sampler", None)
+                if isinstance(sampler, StrategyBatchSampler):
+                    # one optimizer step per global batch (gradient accumulation is not used with this sampler)
+                    sampler.set_epoch(state.global_step // sampler.plan.steps_per_epoch)
+                    return
+
+    return SamplerEpoch()
+
+
 def group_sources(dataset: Dataset, index: ParallelIndex) -> np.ndarray:
     """(n_groups,) source-dataset id of every group, from a pair dataset's ``source`` column."""
     if "source" not in dataset.column_names:

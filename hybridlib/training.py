@@ -28,6 +28,7 @@ from hybridlib.samplers import (
     batch_mix,
     group_sources,
     index_from_pair_dataset,
+    sampler_epoch_callback,
     world_size,
 )
 
@@ -275,7 +276,8 @@ def make_trainer(
     print(plan.describe(), flush=True)
     args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
     loss = make_loss(model, settings, gather=ranks > 1)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss, callbacks=callbacks)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss,
+                                         callbacks=[*(callbacks or []), sampler_epoch_callback()])
     trainer.batch_plan = plan  # the sampler's own plan (same index, batch, seed and sources): train_run records its batches
     return trainer
 

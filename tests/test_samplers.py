@@ -293,3 +293,33 @@ def test_a_plain_dataset_a_strategy_name_and_unknown_languages_get_one_line_or_w
         pair_dataset(rows, ("fr",), hard_negatives=False)
     with pytest.raises(ValueError, match=r"lacks the column\(s\) \['passage'\]"):
         pair_dataset(rows.remove_columns("passage"), ("en", "de"), hard_negatives=False)
+
+
+def test_the_epoch_reaches_the_sampler_of_a_multi_rank_run_resumed_in_a_later_epoch():
+    """Resumed part-way through epoch 1 on two ranks, accelerate wraps the sampler twice (SkipBatchSampler around
+    BatchSamplerShard); the trainer's own set_epoch reaches one level down, so without the callback the fresh
+    sampler would replay epoch 0. The callback sets epoch 1, and the shard then yields epoch 1's rows."""
+    import types
+
+    from accelerate.data_loader import BatchSamplerShard, SkipBatchSampler
+    from datasets import Dataset
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from hybridlib.samplers import sampler_epoch_callback
+    from hybridlib.training import pair_dataset
+
+    rows = Dataset.from_dict({"pair_id": [f"g{g}" for g in range(12) for _ in range(2)], "lang": ["en", "de"] * 12,
+                              "query": [f"q{i}" for i in range(24)], "passage": [f"p{i}" for i in range(24)]})
+    sampler = StrategyBatchSampler(pair_dataset(rows, ("en", "de"), hard_negatives=False), batch_size=2, strategy="xy", num_ranks=2, seed=1)
+    skipped = SkipBatchSampler(BatchSamplerShard(sampler, num_processes=2, process_index=0), skip_batches=1)
+    # DataLoaderShard.set_epoch calls skipped.set_epoch; transformers' reach-through calls skipped.batch_sampler's
+    assert not hasattr(skipped, "set_epoch") and not hasattr(skipped.batch_sampler, "set_epoch")
+    state = TrainerState()
+    state.global_step = sampler.plan.steps_per_epoch + 1  # one step into epoch 1
+    loader = types.SimpleNamespace(batch_sampler=skipped)
+    sampler_epoch_callback().on_epoch_begin(TrainingArguments("unused", report_to="none"), state, TrainerControl(), train_dataloader=loader)
+    assert sampler.epoch == 1
+    def rank0_rows(epoch: int) -> list[list[int]]:  # rank 0's half of each global batch of an epoch
+        return [sampler.index.pair_row(b.groups, b.query_lang, b.passage_lang).tolist()[:2] for b in sampler.plan.epoch(epoch)]
+
+    assert list(skipped) == rank0_rows(1)[1:] != rank0_rows(0)[1:], "epoch 1's batches after the skipped one"
