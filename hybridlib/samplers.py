@@ -382,6 +382,14 @@ def sampler_epoch_callback():  # noqa: ANN201 (transformers is imported here, no
 
     class SamplerEpoch(TrainerCallback):
         def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            """Set the sampler's epoch from the global step.
+
+            Args:
+                args: the trainer's arguments (unused).
+                state: the trainer's state; its ``global_step`` gives the epoch.
+                control: the trainer's control flags (unused).
+                train_dataloader: the trainer's dataloader, whose batch-sampler chain holds the sampler.
+            """
             sampler = train_dataloader
             for _ in range(4):  # the dataloader, then up to three batch-sampler wrappers
                 sampler = getattr(sampler, "batch_sampler", None)
