@@ -389,6 +389,7 @@ def sampler_epoch_callback():  # noqa: ANN201 (transformers is imported here, no
                 state: the trainer's state; its ``global_step`` gives the epoch.
                 control: the trainer's control flags (unused).
                 train_dataloader: the trainer's dataloader, whose batch-sampler chain holds the sampler.
+                **kwargs: the trainer's other objects (unused).
             """
             sampler = train_dataloader
             for _ in range(4):  # the dataloader, then up to three batch-sampler wrappers
