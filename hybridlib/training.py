@@ -271,8 +271,8 @@ def make_trainer(
     if settings.hard_negatives and pc.any(pc.equal(rows.with_format("arrow")["negative"], "")).as_py():
         raise ValueError("hard_negatives is on but some training rows have no negative; prepare the data again")
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
-    sources = group_sources(pairs, index_from_pair_dataset(pairs)) if settings.mix_sources else None
-    plan = BatchPlan(index_from_pair_dataset(pairs), strategy, settings.batch_size, seed, sources=sources)
+    index = index_from_pair_dataset(pairs)
+    plan = BatchPlan(index, strategy, settings.batch_size, seed, sources=group_sources(pairs, index) if settings.mix_sources else None)
     print(plan.describe(), flush=True)
     args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
     loss = make_loss(model, settings, gather=ranks > 1)
