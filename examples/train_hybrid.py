@@ -16,12 +16,12 @@ import sys
 
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-from sentence_transformers.losses import MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 from hybridlib.evaluator import LAReQAEvaluator
 from hybridlib.records import Candidate, Query, RetrievalTask
 from hybridlib.samplers import StrategyBatchSampler
-from hybridlib.training import pair_dataset
+from hybridlib.training import pair_dataset, trainer_prompts
 
 FACTS = [  # (group, {lang: (question, answer sentence)})
     ("faust", {"en": ("Who wrote Faust?", "Goethe wrote Faust."), "de": ("Wer schrieb Faust?", "Goethe schrieb Faust.")}),
@@ -47,7 +47,8 @@ def main(model_name: str, out_dir: str) -> dict[str, float]:
     model = SentenceTransformer(model_name)
     args = SentenceTransformerTrainingArguments(
         output_dir=out_dir, max_steps=4, per_device_train_batch_size=2, learning_rate=3e-5, seed=0,
-        batch_sampler=functools.partial(StrategyBatchSampler, strategy="hybrid-0.5"),  # the only hybridlib line
+        batch_sampler=functools.partial(StrategyBatchSampler, strategy="hybrid-0.5"),  # hybrid batches
+        prompts=trainer_prompts(model),  # the prompts the evaluator and `hybridlib evaluate` encode this model with
         eval_strategy="steps", eval_steps=2, logging_steps=2, report_to="none", save_strategy="no", use_cpu=True,
         dataloader_drop_last=True,
     )

@@ -140,11 +140,12 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def _training_rows(data: str) -> Dataset:
-    """A prepared training set, or for 'smoke' the smoke profile's synthetic training split (same world, same languages)."""
+    """One's own training rows (`records.read_training_rows`: a .jsonl file, a folder of them, a saved dataset, a
+    prepared training set), or for 'smoke' the smoke profile's synthetic training split (same world, same languages)."""
     from hybridlib import records
 
     if data != "smoke":
-        return records.load_training_set(data)
+        return records.read_training_rows(data)
     from datasets import Dataset
 
     from hybridlib import synthetic
@@ -213,30 +214,34 @@ def cmd_export_eval(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from hybridlib import provenance, storage
+    from hybridlib.encoder import prompts_for
     from hybridlib.evaluation import check_embeddings, encode_task, evaluate_embeddings, load_embeddings
 
     task = _task(args)
+    prompts = None  # the prompts the texts were encoded with (unknown for embeddings)
     if args.embeddings:
         q_emb, c_emb = load_embeddings(args.embeddings)
     else:
         from hybridlib.encoder import load_encoder
 
         model = load_encoder(args.model, max_seq_length=args.max_seq_length)
-        if args.no_prefixes:  # a model trained without mE5's query: / passage: prefixes is scored without them
-            model.prompts = {"query": "", "passage": ""}
-        q_emb, c_emb = encode_task(model, task, batch_size=args.batch_size)
+        # the prompts by encoder.prompts_for's rule; none for a model trained without them
+        prompts = prompts_for(model, not args.no_prefixes)
+        q_emb, c_emb = encode_task(model, task, batch_size=args.batch_size, prefixes=not args.no_prefixes)
     try:  # before anything is written
         check_embeddings(task, q_emb, c_emb)
     except ValueError as e:
         raise ValueError(f"{args.embeddings or args.model}: {e}") from e
     result, per_query = evaluate_embeddings(task, q_emb, c_emb, n_boot=args.n_boot)
     result["source"] = {"model": args.model, "embeddings": args.embeddings, "dataset_dir": str(args.task or args.source),
-                        "prefixes": not args.no_prefixes if args.model else None}
+                        "prefixes": not args.no_prefixes if args.model else None,
+                        "prompts": prompts}
     result["environment"] = provenance.environment()
     out = Path(args.out)
     storage.write_json(out, result)
     storage.write_csv_gz(out.with_name(out.stem + "_per_query.csv.gz"), per_query)
-    print(json.dumps({s: round(result[s]["map"]["mean"], 4) for s in ("mono", "cross", "multi") if result[s]}))
+    line = {s: round(result[s]["map"]["mean"], 4) for s in ("mono", "cross", "multi") if result[s]}
+    print(json.dumps({**line, **({"warnings": result["warnings"]} if result["warnings"] else {})}, ensure_ascii=False))
     return 0
 
 
@@ -280,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--world-size", type=int, default=1)
-    p.add_argument("--data", default="smoke", help="'smoke' (synthetic training split) or a prepared training-set folder")
+    p.add_argument("--data", default="smoke", help="'smoke' (synthetic training split), or training rows: a .jsonl file, a folder of them or a saved dataset (docs/library.md)")
     p.add_argument("--languages", default=None, help="comma-separated training languages, in the training's order (default: all in the data, sorted)")
     p.add_argument("--profile", default=None, help="take the languages, in order, from this profile (what its runs draw)")
     p.add_argument("--mix-sources", action="store_true", help="each batch from one source dataset, drawn in proportion to its size")
@@ -304,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--model", help="a local folder or hub id (mean pooling, query:/passage: prefixes)")
     group.add_argument("--embeddings", help="folder with queries.npy and candidates.npy (float32, export order)")
-    p.add_argument("--no-prefixes", action="store_true", help="encode without the query: / passage: prefixes (a model trained without them)")
+    p.add_argument("--no-prefixes", action="store_true", help="encode without prompts (a model trained without them); by default the model's own, else mE5's query: / passage: (docs/library.md)")
     p.add_argument("--max-seq-length", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--n-boot", type=int, default=1000)

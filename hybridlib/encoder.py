@@ -2,7 +2,8 @@
 
 Every model, the smoke model included, is loaded by `load_encoder` from a path or a hub id through
 `SentenceTransformer(name)`: for a plain transformers checkpoint (mBERT, XLM-R, the smoke model) that builds
-Transformer + mean Pooling. Inputs get the prefixes ``query: `` / ``passage: `` (the model's ``prompts``).
+Transformer + mean Pooling. Inputs get the prompts of `prompts_for`: the model's own, else mE5's ``query: `` /
+``passage: `` (docs/library.md, "Prompts").
 """
 
 from __future__ import annotations
@@ -27,9 +28,43 @@ if TYPE_CHECKING:  # heavy imports, for annotations only
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 PROMPTS = {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX}
+# the passage prompt's names: hybridlib's, the trainer's columns (positive, negative) and sentence-transformers' default
+PASSAGE_NAMES = ("passage", "positive", "negative", "document")
 SCALE = 20.0  # InfoNCE logit scale = 1 / temperature (tau = 0.05)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # training's `precision` and evaluation's `eval.precision`
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # a checkpoint folder's weights, one file (unsharded)
+
+
+def prompts_for(model: SentenceTransformer | None, prefixes: bool = True, prompts: dict[str, str] | None = None) -> dict[str, str]:
+    """The query and passage prompts a model is encoded with: the one rule of `encode`, the `evaluate` command,
+    `evaluator.LAReQAEvaluator` and `training.trainer_prompts`.
+
+    With `prefixes`: `prompts` where given, else the model's own ``prompts`` where one is not empty, else mE5's
+    ``query: `` / ``passage: ``. The passage prompt may be named ``passage``, ``positive``, ``negative`` or
+    ``document``; any other name raises ValueError. Without `prefixes`: no prompts.
+
+    Args:
+        model: the model (its ``prompts``); None: only `prompts` and the default.
+        prefixes: False encodes without prompts (a model trained without them; ``--no-prefixes``).
+        prompts: prompts to use instead of the model's, as a dict of those names.
+
+    Returns:
+        ``{"query": ..., "passage": ...}``.
+    """
+    if not prefixes:
+        return {"query": "", "passage": ""}
+    given = prompts if prompts is not None else {k: v for k, v in (getattr(model, "prompts", None) or {}).items() if v}
+    unknown = sorted(set(given) - {"query", *PASSAGE_NAMES})
+    if unknown:
+        raise ValueError(f"prompt names {unknown} are unknown; name the prompts 'query' and 'passage' (or the trainer's "
+                         f"'positive', sentence-transformers' 'document'), e.g. {{'query': 'query: ', 'passage': 'passage: '}}")
+    passages = {given[name] for name in PASSAGE_NAMES if name in given}
+    if len(passages) > 1:
+        raise ValueError(f"the passage prompt has {len(passages)} different texts under {[n for n in PASSAGE_NAMES if n in given]}; "
+                         "give one passage prompt")
+    if prompts is None and not given:
+        return dict(PROMPTS)
+    return {"query": given.get("query", ""), "passage": passages.pop() if passages else ""}
 
 
 def build_smoke_encoder(
@@ -125,7 +160,7 @@ def _wordpiece_vocab(
 def load_encoder(
     name_or_path: str | Path, *, max_seq_length: int | None = None, device: str | None = None, revision: str | None = None
 ) -> SentenceTransformer:
-    """Load a bi-encoder (mean pooling, query/passage prompts) from a local folder or a hub id.
+    """Load a bi-encoder (mean pooling, `prompts_for`'s query/passage prompts) from a local folder or a hub id.
 
     Also turns off PyTorch's cuDNN attention backend for the whole process (why: the comment below).
 
@@ -150,7 +185,8 @@ def load_encoder(
     if folder.is_dir() and not any((folder / name).is_file() for name in (*WEIGHT_FILES, "model.safetensors.index.json")):
         raise ValueError(f"{folder}: a model folder without weights (no model.safetensors or pytorch_model.bin); "
                          "copy or build the whole folder again")
-    model = SentenceTransformer(str(name_or_path), device=device, revision=revision, prompts=dict(PROMPTS))
+    model = SentenceTransformer(str(name_or_path), device=device, revision=revision)
+    model.prompts = prompts_for(model)  # saved with the model, so a fine-tuned run keeps them
     vocab, rows = len(model.tokenizer), model[0].auto_model.get_input_embeddings().num_embeddings
     if vocab > rows:  # token ids past the embedding matrix: another model's tokenizer
         raise ValueError(f"{name_or_path}: its tokenizer has {vocab} tokens but the model embeds only {rows}; the "
@@ -195,7 +231,9 @@ def tokenizer_fingerprint(model: SentenceTransformer) -> str:
     return hashlib.sha256(decided.encode()).hexdigest()
 
 
-def tokenize(model: SentenceTransformer, texts: list[str], *, kind: str, batch_size: int = 64, workers: int | None = None) -> Tokenized:
+def tokenize(
+    model: SentenceTransformer, texts: list[str], *, kind: str, batch_size: int = 64, workers: int | None = None, prefixes: bool = True
+) -> Tokenized:
     """`texts` with the `kind`'s prompt, tokenized once into `encode`'s batches, for every model that shares the
     tokenizer (`tokenizer_fingerprint`).
 
@@ -205,13 +243,15 @@ def tokenize(model: SentenceTransformer, texts: list[str], *, kind: str, batch_s
         kind: 'query' or 'passage'.
         batch_size: texts per batch; `encode` runs the result at this batch size.
         workers: dataloader processes tokenizing, as in `encode`.
+        prefixes: as in `encode`.
     """
-    order, loader = _batches(model, texts, kind, batch_size, workers)
+    order, loader = _batches(model, texts, kind, batch_size, workers, prefixes)
     return Tokenized(kind, order, list(loader), tokenizer_fingerprint(model))
 
 
 def encode(
-    model: SentenceTransformer, texts: list[str] | Tokenized, *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None
+    model: SentenceTransformer, texts: list[str] | Tokenized, *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None,
+    prefixes: bool = True,
 ) -> np.ndarray:
     """L2-normalised float32 embeddings, shape (len(texts), dim); `kind` is 'query' or 'passage'.
 
@@ -227,12 +267,13 @@ def encode(
 
     Args:
         model: a `load_encoder` model.
-        texts: the texts, without prefix (the `kind`'s prompt is added), or their `tokenize` output for a
-            model with the same `tokenizer_fingerprint`.
+        texts: the texts, without prefix (the `kind`'s prompt of `prompts_for` is added), or their `tokenize`
+            output for a model with the same `tokenizer_fingerprint`.
         kind: 'query' or 'passage'.
         batch_size: texts per forward pass (of tokenized texts: the batches they were made with).
         precision: 'auto', 'fp32', 'bf16' or 'fp16' (GPU only).
         workers: tokenizing processes; None: `tokenizing_workers` (up to 8 on a GPU, 0 on a CPU).
+        prefixes: False: without prompts (`prompts_for`; texts already tokenized keep theirs).
 
     Returns:
         (len(texts), dim) float32, rows in `texts` order.
@@ -247,7 +288,7 @@ def encode(
             raise ValueError(f"these texts were tokenized as {texts.kind!r} by another tokenizer or length; tokenize them with this model for kind {kind!r}")
         order, batches = texts.order, texts.batches
     else:
-        order, batches = _batches(model, texts, kind, batch_size, workers)
+        order, batches = _batches(model, texts, kind, batch_size, workers, prefixes)
     if not len(order):
         return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
     model.eval()
@@ -263,9 +304,11 @@ def encode(
     return out
 
 
-def _batches(model: SentenceTransformer, texts: list[str], kind: str, batch_size: int, workers: int | None) -> tuple[np.ndarray, Iterable[dict]]:
+def _batches(
+    model: SentenceTransformer, texts: list[str], kind: str, batch_size: int, workers: int | None, prefixes: bool = True
+) -> tuple[np.ndarray, Iterable[dict]]:
     """(order, features per batch): the texts longest first (sentence-transformers' encode order, the same ties
-    too), tokenized with the `kind`'s prompt by a dataloader, in `workers` processes ahead of the consumer."""
+    too), tokenized with the `kind`'s prompt (`prompts_for`) by a dataloader, in `workers` processes ahead of the consumer."""
     import torch
 
     if kind not in PROMPTS:
@@ -276,7 +319,7 @@ def _batches(model: SentenceTransformer, texts: list[str], kind: str, batch_size
     loader = torch.utils.data.DataLoader(
         batches,
         batch_size=None,  # each item is already a batch of texts
-        collate_fn=functools.partial(model.preprocess, prompt=PROMPTS[kind]),
+        collate_fn=functools.partial(model.preprocess, prompt=prompts_for(model, prefixes)[kind]),
         num_workers=workers,
         prefetch_factor=4 if workers else None,
         pin_memory=model.device.type == "cuda",

@@ -11,7 +11,9 @@ similarity and scores each query with `metrics`. Reported, as the paper does:
   CI of the macro mean over parallel groups (`stats.bootstrap_ci`).
 
 A (query, target language) setting where the query has no relevant candidate (MLQA-R: a question missing
-in that language) is skipped and counted under ``skipped``.
+in that language) is skipped and counted under ``skipped``. A task where nothing is relevant is refused; the
+languages the macro means treat unevenly (fewer than `FEW_QUERIES` queries, no candidates, no relevant candidate)
+are named under ``warnings`` (`language_warnings`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:  # heavy import, for annotations only
     from sentence_transformers import SentenceTransformer
 
 SETTINGS = ("mono", "cross", "multi")
+FEW_QUERIES = 5  # a query language with fewer scored queries is named: the macro means give it a full language's weight
 
 
 def _query_metrics(scores: np.ndarray, relevant: np.ndarray) -> dict[str, np.ndarray]:
@@ -89,6 +92,45 @@ def check_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
                          "encode both with the same model")
 
 
+def check_relevance(task: RetrievalTask) -> None:
+    """Raise ValueError, in one line, where no query's key is among the candidates' keys: nothing is relevant and
+    every metric would be skipped (a key spelled otherwise on one side)."""
+    q_keys = {q.key for q in task.queries}
+    c_keys = {k for c in task.candidates for k in c.keys}
+    if task.queries and not q_keys & c_keys:
+        raise ValueError(f"task {task.name}: no query's key is among the candidates' keys (queries: {sorted(q_keys)[:3]}, "
+                         f"candidates: {sorted(c_keys)[:3]}), so nothing is relevant; a query is relevant to the candidates "
+                         "whose keys hold its key: give both sides the same keys")
+
+
+def language_warnings(task: RetrievalTask, per_query: pd.DataFrame) -> list[str]:
+    """One line per language that the macro means over languages treat unevenly: a query language with fewer than
+    `FEW_QUERIES` queries that have a relevant candidate (it weighs as much as any other) or with none, a language
+    with queries but no candidates or the reverse, and a candidate language where no candidate is relevant to any
+    query (its keys may be misspelled).
+
+    Args:
+        task: the task scored.
+        per_query: `per_query_scores`' frame for it.
+    """
+    q_langs, c_langs = {q.lang for q in task.queries}, {c.lang for c in task.candidates}
+    scored = per_query[per_query["n_relevant"] > 0]
+    out = []
+    for lang in task.languages:
+        if lang not in c_langs:
+            out.append(f"{lang}: queries but no candidates, so no Mo for it and no Cr into it")
+        elif lang not in q_langs:
+            out.append(f"{lang}: candidates but no queries (a Cr target and Mul distractors only)")
+        elif not (scored["target"] == lang).any():
+            out.append(f"{lang}: no candidate is relevant to any query (check its keys), so no Mo for it and no Cr into it")
+        if lang in q_langs:
+            n = scored.loc[scored["lang"] == lang, "query_id"].nunique()
+            if n < FEW_QUERIES:
+                out.append(f"{lang}: {n} queries with a relevant candidate, fewer than {FEW_QUERIES}" +
+                           (", so it is left out of the means" if not n else ", yet a full language's weight in the macro means"))
+    return out
+
+
 def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> pd.DataFrame:
     """One row per (query, setting) with every metric; ``target`` is the pool's language ('all' for Mul).
 
@@ -104,6 +146,7 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
         language, and 'all' for Mul).
     """
     check_embeddings(task, q_emb, c_emb)
+    check_relevance(task)
     q_emb, c_emb = unit_rows(q_emb), unit_rows(c_emb)  # cosine similarity, as `load_embeddings`: one rule for both paths
     q_lang = np.array([q.lang for q in task.queries])
     c_lang = np.array([c.lang for c in task.candidates])
@@ -194,19 +237,22 @@ def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarra
 
     Returns:
         (metrics dict, per-query frame): `summarize`'s blocks with the task's name, languages and sizes (what
-        ``metrics.json`` holds), and `per_query_scores`' frame (``per_query.csv.gz``).
+        ``metrics.json`` holds, ``warnings`` from `language_warnings`), and `per_query_scores`' frame
+        (``per_query.csv.gz``).
     """
     per_query = per_query_scores(task, q_emb, c_emb)
     c_lang = pd.Series([c.lang for c in task.candidates])
     pools = [len(c_lang) - int((c_lang == x).sum()) if task.multi_excludes_query_language else len(c_lang)
              for x in {q.lang for q in task.queries}]
     result = {"dataset": task.name, "languages": task.languages, "n_queries": len(task.queries),
-              "n_candidates": len(task.candidates), "multi_pool": float(np.mean(pools)), **summarize(per_query, n_boot=n_boot)}
+              "n_candidates": len(task.candidates), "multi_pool": float(np.mean(pools)), **summarize(per_query, n_boot=n_boot),
+              "warnings": language_warnings(task, per_query)}
     return result, per_query
 
 
 def encode_task(
-    model: SentenceTransformer, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto", cache: dict | None = None
+    model: SentenceTransformer, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto", cache: dict | None = None,
+    prefixes: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(query, candidate) embeddings of a task, L2-normalised float32 in task order: queries alone, candidates
     with their context (`records.passage_input`).
@@ -219,19 +265,20 @@ def encode_task(
         cache: where the task's texts are kept tokenized (`encoder.tokenize`), keyed by the task, the kind, the
             model's `encoder.tokenizer_fingerprint` and the batch size: pass the same dict for every run and each
             dataset is tokenized once per tokenizer. None tokenizes while encoding.
+        prefixes: False: without prompts (`encoder.prompts_for`; the ``evaluate`` command's ``--no-prefixes``).
     """
-    from hybridlib.encoder import encode, tokenize, tokenizer_fingerprint
+    from hybridlib.encoder import encode, prompts_for, tokenize, tokenizer_fingerprint
 
     texts = {"query": [q.text for q in task.queries], "passage": [passage_input(c.text, c.context) for c in task.candidates]}
     if cache is not None:
         fingerprint = tokenizer_fingerprint(model)
         for kind in texts:
-            key = (task.name, kind, fingerprint, batch_size)
+            key = (task.name, kind, fingerprint, prompts_for(model, prefixes)[kind], batch_size)
             if key not in cache:
-                cache[key] = tokenize(model, texts[kind], kind=kind, batch_size=batch_size)
+                cache[key] = tokenize(model, texts[kind], kind=kind, batch_size=batch_size, prefixes=prefixes)
             texts[kind] = cache[key]
-    q_emb = encode(model, texts["query"], kind="query", batch_size=batch_size, precision=precision)
-    c_emb = encode(model, texts["passage"], kind="passage", batch_size=batch_size, precision=precision)
+    q_emb = encode(model, texts["query"], kind="query", batch_size=batch_size, precision=precision, prefixes=prefixes)
+    c_emb = encode(model, texts["passage"], kind="passage", batch_size=batch_size, precision=precision, prefixes=prefixes)
     return q_emb, c_emb
 
 

@@ -33,15 +33,22 @@ class LAReQAEvaluator(BaseEvaluator):
             task folder, `sources.load_task` a published dataset).
         name: the prefix of the reported metrics, e.g. ``xquad-r_multi_map``.
         batch_size: texts per forward pass.
-        prompts: {"query": ..., "passage": ...} prefixes; None: the model's own prompts named "query" and
-            "passage" where it has them (mE5's ``query: `` / ``passage: ``), else none. A model trained without
-            prefixes is scored without them.
+        prompts: {"query": ..., "passage": ...} prompts (the passage one may be named "positive" or "document",
+            as the trainer's ``prompts`` name it); None: the model's own, else mE5's (`encoder.prompts_for`, the
+            ``evaluate`` command's rule).
+        prefixes: False: no prompts, for a model trained without them (the command's ``--no-prefixes``).
     """
 
-    def __init__(self, task: RetrievalTask, name: str = "lareqa", batch_size: int = 32, prompts: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, task: RetrievalTask, name: str = "lareqa", batch_size: int = 32, prompts: dict[str, str] | None = None, prefixes: bool = True
+    ) -> None:
+        from hybridlib.encoder import prompts_for
+
         super().__init__()
-        self.task, self.name, self.batch_size, self.prompts = task, name, batch_size, prompts
+        prompts_for(None, prefixes, prompts)  # unknown prompt names fail here, not at the first evaluation
+        self.task, self.name, self.batch_size, self.prompts, self.prefixes = task, name, batch_size, prompts, prefixes
         self.primary_metric = "multi_map"
+        self.warned = False
 
     def __call__(self, model: SentenceTransformer, output_path: str | None = None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
         """Score `model` on the task; returns the metrics, prefixed by the evaluator's name.
@@ -52,11 +59,15 @@ class LAReQAEvaluator(BaseEvaluator):
             epoch: the epoch, for the model card.
             steps: the step, for the model card.
         """
-        from hybridlib.evaluation import per_query_scores
+        from hybridlib.evaluation import language_warnings, per_query_scores
 
         q_emb = self._encode(model, [q.text for q in self.task.queries], "query")
         c_emb = self._encode(model, [passage_input(c.text, c.context) for c in self.task.candidates], "passage")
         rows = per_query_scores(self.task, q_emb, c_emb)
+        if not self.warned:  # the languages the macro means treat unevenly, said once per training
+            for line in language_warnings(self.task, rows):
+                print(f"{self.name}: {line}", flush=True)
+            self.warned = True
         rows = rows[rows["n_relevant"] > 0]
         metrics = {}
         for key, setting, metric in REPORTED:
@@ -68,6 +79,7 @@ class LAReQAEvaluator(BaseEvaluator):
         return metrics
 
     def _encode(self, model: SentenceTransformer, texts: list[str], kind: str):  # noqa: ANN202
-        prompts = self.prompts if self.prompts is not None else getattr(model, "prompts", None) or {}
-        prompt = prompts.get(kind) or None
+        from hybridlib.encoder import prompts_for
+
+        prompt = prompts_for(model, self.prefixes, self.prompts)[kind] or None
         return model.encode(texts, prompt=prompt, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)

@@ -193,7 +193,7 @@ def per_language_points(per_lang: pd.DataFrame, dataset: str, model: str, profil
     fig, axes = plt.subplots(len(columns), 1, figsize=(max(6.0, 0.8 * len(langs) + 2), 2.2 * len(columns)), sharex=True, squeeze=False)
     for i, (ax, column) in enumerate(zip(axes.flat, columns)):
         sns.pointplot(data=frame[frame["column"] == column], x="lang", y="value", hue="strategy", order=langs, hue_order=order,
-                      errorbar="sd", dodge=0.6, linestyle="none", markersize=3, err_kws={"linewidth": 1}, ax=ax, legend=i == 0)
+                      errorbar="sd", dodge=0.6 if len(order) > 1 else False, linestyle="none", markersize=3, err_kws={"linewidth": 1}, ax=ax, legend=i == 0)
         ax.set_ylabel(COMPARISON_LABELS[column].replace(" (lower is better)", "\n(lower is better)"), fontsize=8)
         ax.set_xlabel("")
         ax.grid(axis="y", color="0.9")
@@ -524,6 +524,8 @@ def write_all(results_dir: str | Path, figures_dir: str | Path, profile: str, ma
             forest = comparison_forest(query, both, reference, dataset, model, profile)
             written.append(save(forest, figures_dir / f"{stem}__comparisons.png"))
             compared.append({"dataset": dataset, "model": model, "reference": reference, "all": (query, seeds, both)})
+        else:
+            print(f"{dataset} · {model}: no hybrid run beside another strategy, so no comparison figure", flush=True)
     for dataset in sorted(summary["dataset"].unique()):
         budgets = budget_figure(summary, dataset, profile)
         if budgets is not None:

@@ -86,12 +86,32 @@ def show_top_k(profile: Profile, paths: Paths, *, n_queries: int = 3, k: int = 5
 
 
 
-def batch_composition_figure(profile: Profile, paths: Paths) -> Path:
-    """figures/<profile>/batch_composition.png: pairs per (query, passage) language for each strategy."""
+def show_figure(path: Path | None) -> None:
+    """Display a figure file in the notebook; None (a figure the profile has nothing for, said where it was made):
+    nothing."""
+    from IPython.display import Image, display
+
+    if path is not None:
+        display(Image(filename=str(path)))
+
+
+def _trains_nothing(profile: Profile, what: str) -> bool:
+    """Whether no strategy of the profile trains (off-the-shelf alone), saying that there is no `what` to show."""
+    if any(s.trains for s in profile.strategies):
+        return False
+    print(f"profile {profile.name} trains no strategy (off-the-shelf only): no {what}", flush=True)
+    return True
+
+
+def batch_composition_figure(profile: Profile, paths: Paths) -> Path | None:
+    """figures/<profile>/batch_composition.png: pairs per (query, passage) language for each strategy; None, with a
+    line saying so, for a profile that trains nothing."""
     from hybridlib import figures
     from hybridlib.samplers import BatchPlan, composition, index_from_pair_dataset
     from hybridlib.training import pair_dataset
 
+    if _trains_nothing(profile, "batches to count"):
+        return None
     pairs = pair_dataset(records.load_training_set(paths.data / "train"), profile.train_languages, hard_negatives=False)
     index = index_from_pair_dataset(pairs)
     counts = {}
@@ -126,7 +146,8 @@ def held_out(profile: Profile, paths: Paths) -> pd.DataFrame:
 
 def example_batches(profile: Profile, paths: Paths, *, rows: int = 4, width: int = 48) -> pd.DataFrame:
     """The first training batch of each strategy (seed 0), decoded: per row, its query and passage languages and
-    texts (cut to `width` characters), drawn by the samplers training uses.
+    texts (cut to `width` characters), drawn by the samplers training uses; empty, with a line saying so, for a
+    profile that trains nothing.
 
     Args:
         profile: the profile (strategies, languages, batch size).
@@ -137,6 +158,8 @@ def example_batches(profile: Profile, paths: Paths, *, rows: int = 4, width: int
     from hybridlib.samplers import BatchPlan, index_from_pair_dataset
     from hybridlib.training import pair_dataset
 
+    if _trains_nothing(profile, "batches to show"):
+        return pd.DataFrame()
     pairs = pair_dataset(records.load_training_set(paths.data / "train"), profile.train_languages, hard_negatives=False)
     index = index_from_pair_dataset(pairs)
     out = []
@@ -153,13 +176,16 @@ def example_batches(profile: Profile, paths: Paths, *, rows: int = 4, width: int
     return pd.DataFrame(out).set_index(["strategy", "row"])
 
 
-def loss_curve_figure(profile: Profile, paths: Paths) -> Path:
+def loss_curve_figure(profile: Profile, paths: Paths) -> Path | None:
     """figures/<profile>/loss_curves.png: the training loss of every trained run against its step, a panel per
-    strategy (seeds as lines), read from each run's train_log.json."""
+    strategy (seeds as lines), read from each run's train_log.json; None, with a line saying so, for a profile
+    that trains nothing."""
     import matplotlib.pyplot as plt
 
     from hybridlib import figures
 
+    if _trains_nothing(profile, "loss curves"):
+        return None
     curves = {}
     for run in profile.runs():
         log = paths.run_dir(run) / "train_log.json"

@@ -189,6 +189,9 @@ def train_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = None)
 
     quiet_progress_bars()
     runs = [r for r in (runs or profile.runs()) if r.strategy.trains]
+    if not runs:
+        print(f"profile {profile.name}: no run trains (off-the-shelf only); nothing to train", flush=True)
+        return pd.DataFrame(columns=["run", "status", "seconds"])
     refusal = cpu_refusal(profile)
     if refusal and any(not _is_done(paths.run_dir(r), run_config(profile, r), "model") for r in runs):
         raise RuntimeError(refusal)  # e.g. notebook 02 opened on a Colab runtime without a GPU
@@ -278,7 +281,8 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
             q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision, cache=tokenized)
             result, per_query = evaluate_embeddings(tasks[dataset], q_emb, c_emb, n_boot=profile.n_boot)
             write_eval(paths.eval_dir(dataset, run), config, result, per_query)
-            print(f"[{i}] {dataset} {run.key}: {headline(result)} ({time.perf_counter() - start:.1f} s)", flush=True)
+            warnings = "".join(f"; {line}" for line in result["warnings"])  # languages the macro means treat unevenly
+            print(f"[{i}] {dataset} {run.key}: {headline(result)} ({time.perf_counter() - start:.1f} s){warnings}", flush=True)
         status.append({"run": run.key, "datasets": len(todo)})
     return pd.DataFrame(status)
 

@@ -14,6 +14,7 @@ Two shapes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ import numpy as np
 
 from hybridlib import storage
 
-if TYPE_CHECKING:  # heavy import, for annotations only
+if TYPE_CHECKING:  # heavy imports, for annotations only
+    import pandas as pd
     from datasets import Dataset
 
 TRAIN_COLUMNS = ("pair_id", "lang", "query", "passage", "negative", "source")
@@ -31,6 +33,8 @@ TRAIN_COLUMNS = ("pair_id", "lang", "query", "passage", "negative", "source")
 # Separates the answer sentence from its paragraph in a passage. A plain marker rather than a model's
 # [SEP] token, so the same text goes to every encoder (LAReQA feeds sentence and context together).
 CONTEXT_SEPARATOR = " || "
+# a language code: ISO 639-1 or -3 in lower case, optionally with a region or script ("en", "yue", "zh-cn", "pt_br")
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}([-_][a-z0-9]{2,8})*")
 
 
 def passage_input(sentence: str, context: str) -> str:
@@ -44,6 +48,12 @@ class Query:
     lang: str
     text: str
     key: str  # relevance key: relevant candidates carry it in `keys`
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str):  # a tuple or an int matches no candidate's string keys
+            fix = f"key={self.key[0]!r}" if isinstance(self.key, tuple) and len(self.key) == 1 else f"key={str(self.key)!r}"
+            raise ValueError(f"query {self.id}: key must be one string (a candidate's keys hold strings), got "
+                             f"{type(self.key).__name__} {self.key!r}; write {fix}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class Candidate:
             raise ValueError(f"candidate {self.id}: keys must be a tuple of relevance keys, got the string {self.keys!r}; "
                              f"write keys=({self.keys!r},)")
         object.__setattr__(self, "keys", tuple(self.keys))
+        if not all(isinstance(k, str) for k in self.keys):  # a query's key is a string: 1 never equals "1"
+            raise ValueError(f"candidate {self.id}: keys must be strings, got {self.keys!r}; write keys={tuple(str(k) for k in self.keys)!r}")
 
 
 @dataclass
@@ -80,6 +92,7 @@ class RetrievalTask:
                 if item.id in seen:
                     raise ValueError(f"task {self.name}: {kind} id {item.id!r} appears twice; give every {kind} its own id")
                 seen.add(item.id)
+        check_languages({q.lang for q in self.queries}, {c.lang for c in self.candidates}, f"task {self.name}")
 
     @property
     def languages(self) -> list[str]:
@@ -184,6 +197,60 @@ class RetrievalTask:
                                 "or `hybridlib export-eval` (docs/library.md)")
 
 
+def check_languages(query_langs: set[str], candidate_langs: set[str], where: str) -> None:
+    """Raise ValueError, in one line, for a language that is not a lower-case code (``english``, ``EN``), naming the
+    spelling to use; two spellings of one language (``EN`` and ``en``) are named together.
+
+    Args:
+        query_langs: the queries' (or training rows') languages.
+        candidate_langs: the candidates' languages (empty for training rows).
+        where: what the languages belong to, for the message.
+    """
+    def side(lang: str) -> str:
+        return " and ".join(name for name, langs in (("queries", query_langs), ("candidates", candidate_langs)) if lang in langs)
+
+    spellings: dict[str, set[str]] = {}
+    for lang in query_langs | candidate_langs:
+        spellings.setdefault(str(lang).lower().replace("_", "-"), set()).add(lang)
+    for key, same in spellings.items():
+        if len(same) > 1:
+            named = " and ".join(f"{lang!r} ({side(lang)})" for lang in sorted(same))
+            raise ValueError(f"{where}: one language is spelled {named}, which would count as two languages; write {key!r} everywhere")
+    for lang in sorted(query_langs | candidate_langs, key=str):
+        if not isinstance(lang, str) or not LANGUAGE_CODE.fullmatch(lang):
+            hint = f"write {lang.lower()!r}" if isinstance(lang, str) and LANGUAGE_CODE.fullmatch(lang.lower()) else "write its ISO 639-1 code, e.g. 'en'"
+            raise ValueError(f"{where}: language {lang!r} is not a lower-case language code; {hint}")
+
+
+def check_pair_rows(rows: Dataset, cols: pd.DataFrame, languages: tuple[str, ...]) -> None:
+    """Raise ValueError, in one line, for training rows a pair dataset would read wrongly: `languages` as a string,
+    a language with no row (it would get no batch), or two rows of one (pair_id, lang) with different texts (one
+    would be dropped).
+
+    Args:
+        rows: the training set.
+        cols: its ``pair_id`` and ``lang`` columns, as a frame.
+        languages: the training languages.
+    """
+    if isinstance(languages, str):
+        raise ValueError(f"languages must be a tuple of language codes, got the string {languages!r}; write "
+                         f"{tuple(languages.split(','))!r}")
+    found = set(cols["lang"])
+    absent = [lang for lang in languages if lang not in found]
+    if absent:
+        raise ValueError(f"no training row is in {absent}, so they would get no batch; the rows' languages are "
+                         f"{sorted(found)}: name only those, or add rows in {absent}")
+    twice = cols.duplicated(["pair_id", "lang"], keep=False).to_numpy()
+    if twice.any():
+        dup = rows.select(np.flatnonzero(twice)).to_pandas()
+        texts = [c for c in ("query", "passage", "negative") if c in dup.columns]
+        conflict = dup.groupby(["pair_id", "lang"])[texts].nunique().max(axis=1) > 1
+        if conflict.any():
+            pair_id, lang = conflict[conflict].index[0]
+            raise ValueError(f"{int(conflict.sum())} (pair_id, lang) have rows with different texts, e.g. pair_id "
+                             f"{pair_id!r} in {lang!r}; one would be dropped: keep one row each, or give them their own pair_id")
+
+
 def save_training_set(chunks: Iterable[list[dict[str, str]]], out_dir: str | Path) -> None:
     """Store training rows (dicts with `TRAIN_COLUMNS`) as a `datasets` Arrow folder, atomically.
 
@@ -201,6 +268,32 @@ def save_training_set(chunks: Iterable[list[dict[str, str]]], out_dir: str | Pat
     dataset = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     with storage.atomic_dir(out_dir) as tmp:
         dataset.save_to_disk(str(tmp))
+
+
+def read_training_rows(path: str | Path) -> Dataset:
+    """One's own training rows, as docs/library.md describes them: a ``.jsonl`` file, a folder of ``.jsonl`` files
+    (read in name order) or a folder written by ``Dataset.save_to_disk``, with ``pair_id``, ``lang``, ``query`` and
+    ``passage`` (``negative`` and ``source`` optional). Anything else raises, naming what it found.
+
+    Args:
+        path: the file or folder.
+    """
+    from datasets import Dataset, load_from_disk
+
+    path = Path(path)
+    if (path / "dataset_info.json").is_file():
+        dataset = load_from_disk(str(path))
+    elif path.is_file() or (path.is_dir() and any(path.glob("*.jsonl"))):
+        files = [path] if path.is_file() else sorted(path.glob("*.jsonl"))
+        dataset = Dataset.from_list([row for file in files for row in storage.read_jsonl(file)])
+    else:
+        raise FileNotFoundError(f"{path}: no training rows; give a .jsonl file, a folder of them or a saved dataset "
+                                "(Dataset.save_to_disk), one row per (pair_id, lang) with query and passage")
+    needed = [c for c in ("pair_id", "lang", "query", "passage") if c not in dataset.column_names]
+    if needed:
+        raise ValueError(f"{path}: the rows lack {needed}; each row needs pair_id, lang, query and passage (negative "
+                         f"and source are optional), but has {dataset.column_names}")
+    return dataset
 
 
 def load_training_set(path: str | Path) -> Dataset:

@@ -74,11 +74,13 @@ class Strategy:
 
     @classmethod
     def parse(cls, text: str) -> Strategy:
-        """Parse ``en``, ``xx-mono``, ``hybrid`` (α = 0.5) or ``hybrid-0.25``."""
+        """Parse ``en``, ``xx-mono`` or ``hybrid-0.25``; hybrid always names its α, as `Strategy` asks."""
+        if text == "hybrid":
+            raise ValueError("strategy 'hybrid' needs its alpha (the xx-mono probability); write e.g. 'hybrid-0.5'")
         if text.startswith("hybrid"):
             rest = text.removeprefix("hybrid").removeprefix("-")
             try:
-                return cls("hybrid", float(rest) if rest else 0.5)
+                return cls("hybrid", float(rest))
             except ValueError:
                 raise ValueError(f"cannot read alpha from strategy {text!r}; write e.g. 'hybrid-0.5'") from None
         return cls(text)
@@ -208,6 +210,9 @@ class BatchPlan:
         """One line on the plan: steps per epoch and, for strategies with xx-mono batches, the languages they draw
         among and those left out (a low-resource language with fewer groups than one batch)."""
         text = f"{self.strategy.label}: {self.steps_per_epoch} steps an epoch of {self.global_batch} groups"
+        empty = [lang for j, lang in enumerate(self.index.languages) if not self.index.present[:, j].any()]
+        if empty:
+            text += "; no batch in " + ", ".join(f"{lang}: 0 groups" for lang in empty)
         if not self.alpha:
             return text
         left = self.left_out_of_mono()
@@ -333,7 +338,8 @@ class StrategyBatchSampler(DefaultBatchSampler):
     Pass ``functools.partial(StrategyBatchSampler, strategy=...)`` as ``batch_sampler`` in the training
     arguments. The dataset must be a pair dataset (`training.pair_dataset`): columns ``group``,
     ``query_lang`` and ``passage_lang`` (class labels) in `ParallelIndex` order. The trainer calls
-    `set_epoch` at every epoch; ``batch_size`` is per rank.
+    `set_epoch` at every epoch; ``batch_size`` is per rank. When first iterated, it prints the plan in one line
+    (`BatchPlan.describe`, on the first rank).
     """
 
     def __init__(
@@ -358,11 +364,17 @@ class StrategyBatchSampler(DefaultBatchSampler):
         self.index = index_from_pair_dataset(dataset)
         sources = group_sources(dataset, self.index) if mix_sources else None
         self.plan = BatchPlan(self.index, strategy, batch_size * self.num_ranks, seed, sources=sources)
+        self.described = False
 
     def __len__(self) -> int:
         return self.plan.steps_per_epoch * self.num_ranks
 
     def __iter__(self) -> Iterator[list[int]]:
+        import os
+
+        if not self.described and os.environ.get("RANK", "0") == "0":  # the plan, once, in one's own trainer too
+            print(self.plan.describe(), flush=True)
+            self.described = True
         b = self.batch_size
         for batch in self.plan.epoch(self.epoch):
             rows = self.index.pair_row(batch.groups, batch.query_lang, batch.passage_lang)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybridlib import storage
-from hybridlib.encoder import PRECISIONS, PROMPTS, SCALE, load_encoder, tokenizing_workers
+from hybridlib.encoder import PRECISIONS, SCALE, load_encoder, prompts_for, tokenizing_workers
+from hybridlib.records import check_pair_rows
 from hybridlib.samplers import (
     BatchPlan,
     ParallelIndex,
@@ -33,6 +34,8 @@ from hybridlib.samplers import (
 )
 
 if TYPE_CHECKING:  # heavy imports, for annotations only
+    from collections.abc import Callable
+
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -103,10 +106,8 @@ def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: b
                          f"one row per (parallel group, language), but has {rows.column_names}")
     cols = rows.select_columns(["pair_id", "lang"]).to_pandas()
     cols["source"] = rows["source"] if "source" in rows.column_names else ""  # one source where none is named
+    check_pair_rows(rows, cols, languages)
     keep = cols["lang"].isin(languages).to_numpy()
-    if not keep.any():
-        raise ValueError(f"no training row is in the languages {list(languages)}; the rows' languages are "
-                         f"{sorted(cols['lang'].unique())}: name those")
     group_codes, _ = pd.factorize(cols["pair_id"])
     lang_codes = cols["lang"].map({lang: i for i, lang in enumerate(languages)}).fillna(-1).astype(int).to_numpy()
     n_groups = int(group_codes[keep].max()) + 1 if keep.any() else 0
@@ -138,8 +139,14 @@ def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: b
     resolve = {"query_id": (lookup, "row_id", "query"), "positive_id": (lookup, "row_id", "passage")}
     if hard_negatives:
         resolve["negative_id"] = (lookup, "row_id", "negative")
-    pairs.set_transform(resolve_ids(resolve))
+    pairs.set_transform(functools.partial(_texts_or_columns, resolve_ids(resolve)))
     return pairs
+
+
+def _texts_or_columns(resolve: Callable[[dict], dict], batch: dict) -> dict:
+    """A pair dataset's rows as the trainer reads them (`resolve`: the ids' texts); a column read on its own
+    (``pairs["query_lang"]``) holds no ids and is returned as it is."""
+    return resolve(batch) if "query_id" in batch else batch
 
 
 def train_run(
@@ -273,8 +280,7 @@ def make_trainer(
     pairs = pair_dataset(rows, languages, hard_negatives=settings.hard_negatives)
     index = index_from_pair_dataset(pairs)
     plan = BatchPlan(index, strategy, settings.batch_size, seed, sources=group_sources(pairs, index) if settings.mix_sources else None)
-    print(plan.describe(), flush=True)
-    args = training_arguments(settings, strategy, seed, ckpt_dir, ranks)
+    args = training_arguments(settings, strategy, seed, ckpt_dir, ranks, prompts=trainer_prompts(model))
     loss = make_loss(model, settings, gather=ranks > 1)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss,
                                          callbacks=[*(callbacks or []), sampler_epoch_callback()])
@@ -282,8 +288,20 @@ def make_trainer(
     return trainer
 
 
+def trainer_prompts(model: SentenceTransformer | None = None, prefixes: bool = True) -> dict[str, str]:
+    """The trainer's ``prompts`` (its columns ``query``, ``positive``, ``negative``) by `encoder.prompts_for`'s rule, so
+    a model trains with the prompts the evaluator and the ``evaluate`` command encode it with.
+
+    Args:
+        model: the model to train; None: mE5's prompts.
+        prefixes: False: none (then evaluate with ``prefixes=False`` / ``--no-prefixes``).
+    """
+    prompts = prompts_for(model, prefixes)
+    return {"query": prompts["query"], "positive": prompts["passage"], "negative": prompts["passage"]}
+
+
 def training_arguments(
-    settings: TrainSettings, strategy: Strategy, seed: int, ckpt_dir: Path, ranks: int
+    settings: TrainSettings, strategy: Strategy, seed: int, ckpt_dir: Path, ranks: int, *, prompts: dict[str, str] | None = None
 ) -> SentenceTransformerTrainingArguments:
     """The trainer's arguments: the profile's optimisation settings, our batch sampler, the prompts.
 
@@ -293,6 +311,7 @@ def training_arguments(
         seed: the trainer's seed and data seed.
         ckpt_dir: the trainer's output folder (checkpoints).
         ranks: processes in the run (torchrun's world size); each gets ``batch_size // ranks`` pairs per step.
+        prompts: the trainer's prompts (`trainer_prompts`); None: mE5's.
     """
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
@@ -311,7 +330,7 @@ def training_arguments(
         seed=seed,
         data_seed=seed,
         batch_sampler=functools.partial(StrategyBatchSampler, strategy=strategy, mix_sources=settings.mix_sources),
-        prompts={"query": PROMPTS["query"], "positive": PROMPTS["passage"], "negative": PROMPTS["passage"]},
+        prompts=prompts or trainer_prompts(),
         dataloader_drop_last=True,
         dataloader_num_workers=_loader_workers(settings.loader_workers),
         dataloader_pin_memory=torch.cuda.is_available(),

@@ -79,8 +79,7 @@ NOTEBOOKS = {
         ("code", "from hybridlib.inspection import example_batches\n\nexample_batches(cfg, paths)"),
         ("md", "## Batch composition\n\nTraining pairs per (query language, passage language) over the profile's steps, "
                "drawn by the same samplers: xx-mono fills the diagonal, xy everything but the diagonal, hybrid both."),
-        ("code", "from IPython.display import Image, display\nfrom hybridlib.inspection import batch_composition_figure\n\n"
-                 "display(Image(filename=str(batch_composition_figure(cfg, paths))))"),
+        ("code", "from hybridlib.inspection import batch_composition_figure, show_figure\n\nshow_figure(batch_composition_figure(cfg, paths))"),
         ("md", "## The runs"),
         ("code", "import pandas as pd\n\npd.DataFrame([{\"model\": r.model.name, \"strategy\": r.strategy.label, \"seed\": r.seed} for r in cfg.runs()])"),
         ("md", "## Train\n\nOne line per run, and the loss every tenth of the run. With more than one GPU visible, each run "
@@ -89,7 +88,7 @@ NOTEBOOKS = {
         ("md", "## Loss curves\n\nEach run's training loss, a panel per strategy. The losses of different strategies "
                "are not comparable with each other: xy's in-batch negatives are in other languages, xx-mono's in the "
                "query's own, so the same model finds one task harder than the other."),
-        ("code", "from hybridlib.inspection import loss_curve_figure\n\ndisplay(Image(filename=str(loss_curve_figure(cfg, paths))))"),
+        ("code", "from hybridlib.inspection import loss_curve_figure\n\nshow_figure(loss_curve_figure(cfg, paths))"),
     ],
     "03_zero_shot_eval.ipynb": [
         ("md", "# 03 · Zero-shot evaluation\n\n{badge}\n\n"
