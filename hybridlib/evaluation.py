@@ -126,7 +126,7 @@ def language_warnings(task: RetrievalTask, per_query: pd.DataFrame) -> list[str]
         if lang in q_langs:
             n = scored.loc[scored["lang"] == lang, "query_id"].nunique()
             if n < FEW_QUERIES:
-                out.append(f"{lang}: {n} queries with a relevant candidate, fewer than {FEW_QUERIES}" +
+                out.append(f"{lang}: {n} quer{'y' if n == 1 else 'ies'} with a relevant candidate, fewer than {FEW_QUERIES}" +
                            (", so it is left out of the means" if not n else ", yet a full language's weight in the macro means"))
     return out
 

@@ -44,11 +44,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from datasets import Dataset
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
 if TYPE_CHECKING:  # for annotations only
     import torch
-    from datasets import Dataset
 
 STRATEGIES = ("off-the-shelf", "en", "xx-mixed", "xx-mono", "xy", "hybrid")
 SOURCE_LANGUAGE = "en"
@@ -421,6 +421,16 @@ def group_sources(dataset: Dataset, index: ParallelIndex) -> np.ndarray:
     sources = np.zeros(len(index.present), dtype=np.int64)
     sources[dataset.data.column("group").to_numpy()] = dataset.data.column("source").to_numpy()
     return sources
+
+
+class PairDataset(Dataset):
+    """`training.pair_dataset`'s dataset: its rows read as the trainer's texts (``query``, ``positive``), and a column
+    by name (``pairs["query_lang"]``) as its stored values, which the texts' transform would otherwise replace."""
+
+    def __getitem__(self, key):  # noqa: ANN001, ANN204 (datasets' own signature)
+        if isinstance(key, str):  # the stored table without the transform (no copy)
+            return Dataset(self.data, info=self.info, indices_table=self._indices)[key]
+        return super().__getitem__(key)
 
 
 def index_from_pair_dataset(dataset: Dataset) -> ParallelIndex:

@@ -22,6 +22,7 @@ from hybridlib.encoder import PRECISIONS, SCALE, load_encoder, prompts_for, toke
 from hybridlib.records import check_pair_rows
 from hybridlib.samplers import (
     BatchPlan,
+    PairDataset,
     ParallelIndex,
     Strategy,
     StrategyBatchSampler,
@@ -34,8 +35,6 @@ from hybridlib.samplers import (
 )
 
 if TYPE_CHECKING:  # heavy imports, for annotations only
-    from collections.abc import Callable
-
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -91,7 +90,7 @@ def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: b
     """
     import pandas as pd
     import pyarrow as pa
-    from datasets import ClassLabel, Dataset, DatasetInfo, Features, Value
+    from datasets import ClassLabel, DatasetInfo, Features, Value
     from sentence_transformers.util import resolve_ids
 
     if getattr(rows, "_indices", None) is not None:  # shuffle, select, filter, train_test_split: rows reordered
@@ -134,19 +133,13 @@ def pair_dataset(rows: Dataset, languages: tuple[str, ...], *, hard_negatives: b
     columns = {**data, "group": groups, "query_lang": qlang, "passage_lang": plang, "source": group_source[groups]}
     # an Arrow table built from the numpy columns: from_dict would encode 6 M class labels one by one
     table = pa.table({name: pa.array(np.asarray(col, dtype=np.int64)) for name, col in columns.items()})
-    pairs = Dataset(table.cast(features.arrow_schema), info=DatasetInfo(features=features))
+    pairs = PairDataset(table.cast(features.arrow_schema), info=DatasetInfo(features=features))
     lookup = rows.add_column("row_id", np.arange(len(rows)))
     resolve = {"query_id": (lookup, "row_id", "query"), "positive_id": (lookup, "row_id", "passage")}
     if hard_negatives:
         resolve["negative_id"] = (lookup, "row_id", "negative")
-    pairs.set_transform(functools.partial(_texts_or_columns, resolve_ids(resolve)))
+    pairs.set_transform(resolve_ids(resolve))
     return pairs
-
-
-def _texts_or_columns(resolve: Callable[[dict], dict], batch: dict) -> dict:
-    """A pair dataset's rows as the trainer reads them (`resolve`: the ids' texts); a column read on its own
-    (``pairs["query_lang"]``) holds no ids and is returned as it is."""
-    return resolve(batch) if "query_id" in batch else batch
 
 
 def train_run(

@@ -95,7 +95,7 @@ def test_the_cli_scores_a_task_folder_of_ones_own_with_or_without_the_prefixes(t
     original = encoder.encode
 
     def encode(model, texts, *, kind, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        seen.append(model.prompts.get(kind))
+        seen.append(encoder.prompts_for(model, kwargs.get("prefixes", True))[kind])
         return original(model, texts, kind=kind, **kwargs)
 
     monkeypatch.setattr(encoder, "encode", encode)
@@ -111,6 +111,7 @@ def test_the_cli_scores_a_task_folder_of_ones_own_with_or_without_the_prefixes(t
         assert main(["evaluate", "--task", str(tmp_path / "task"), "--model", str(smoke_encoder), "--n-boot", "20", "--out", str(out), *flag]) == 0
         outs[bool(flag)] = json.loads(out.read_text())
     assert outs[False]["source"]["prefixes"] is True and outs[True]["source"]["prefixes"] is False
+    assert outs[True]["source"]["prompts"] == {"query": "", "passage": ""}
     assert seen == ["query: ", "passage: ", "", ""], "the model's prefixes, then none"
     assert main(["evaluate", "--task", str(tmp_path), "--model", str(smoke_encoder), "--out", str(tmp_path / "x.json")]) == 2
     assert "not a task folder (neither queries.jsonl, candidates.jsonl and task.json, nor MTEB's" in capsys.readouterr().err

@@ -289,7 +289,7 @@ def test_a_plain_dataset_a_strategy_name_and_unknown_languages_get_one_line_or_w
     pairs = pair_dataset(rows, ("en", "de"), hard_negatives=False)
     sampler = StrategyBatchSampler(pairs, batch_size=2, strategy="hybrid-0.5", num_ranks=1)
     assert sampler.plan.strategy == Strategy.parse("hybrid-0.5") and len(list(iter(sampler))) == len(sampler)
-    with pytest.raises(ValueError, match=r"no training row is in the languages \['fr'\]; the rows' languages are \['de', 'en'\]"):
+    with pytest.raises(ValueError, match=r"no training row is in \['fr'\], so they would get no batch; the rows' languages are \['de', 'en'\]"):
         pair_dataset(rows, ("fr",), hard_negatives=False)
     with pytest.raises(ValueError, match=r"lacks the column\(s\) \['passage'\]"):
         pair_dataset(rows.remove_columns("passage"), ("en", "de"), hard_negatives=False)
