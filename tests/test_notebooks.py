@@ -68,6 +68,39 @@ def test_all_notebooks_run_on_a_tiny_profile(tmp_path):
     assert shown["04"]["images"] == 2, "04: the trade-off figure and the claims forest"
 
 
+@pytest.mark.parametrize("strategies", [["off-the-shelf"], ["off-the-shelf", "xy"]])
+def test_a_profile_that_compares_less_than_the_study_runs_to_the_end(tmp_path, strategies):
+    """A profile of one's own with off-the-shelf alone (evaluate a model, train nothing), or with one strategy beside
+    it and at a second budget (a model trained under one strategy only): every notebook does what the profile allows
+    (no batches to show, a figure with one strategy, no comparisons) and says so."""
+    import os
+    import subprocess
+
+    profile = tmp_path / "mine.yaml"
+    budgets = {"budgets": [{"steps": 4, "strategies": ["xy"]}]} if "xy" in strategies else {}
+    profile.write_text(yaml.safe_dump({**TINY, "name": "mine", "strategies": strategies, **budgets}))
+    home = tmp_path / "home"
+    run = subprocess.run(["bash", str(ROOT / "run_all.sh"), "--profile", str(profile)], cwd=tmp_path, text=True,
+                         capture_output=True, env={**os.environ, "HYBRIDLIB_HOME": str(home)})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert sorted(set(pd.read_csv(home / "results" / "mine" / "summary.csv")["strategy"])) == strategies
+    assert (home / "figures" / "mine" / "synthetic__smoke-bert__languages.png").exists(), "a figure of the strategies there are"
+    if budgets:
+        assert (home / "figures" / "mine" / "synthetic__smoke-bert-4steps__languages.png").exists(), "a figure of one strategy"
+    said = {path.name[:2]: printed(home / "results" / "mine" / "notebooks" / path.name) for path in NOTEBOOKS}
+    if strategies == ["off-the-shelf"]:
+        assert "no batches to show" in said["02"] and "no loss curves" in said["02"] and "nothing to train" in said["02"]
+    else:
+        assert "query lang" in executed_outputs(home / "results" / "mine" / "notebooks" / "02_finetune.ipynb")["html"]
+    assert "no comparison figure" in said["04"]
+
+
+def printed(path: Path) -> str:
+    """The text an executed notebook's cells printed."""
+    return "".join(out.get("text", "") for cell in nbformat.read(path, as_version=4).cells for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream")
+
+
 def test_the_run_lock_is_ignored_by_git():
     """run_all.sh leaves .hybridlib.lock in its home (the repository's folder by default): git must not see it."""
     import subprocess
