@@ -54,11 +54,14 @@ def test_training_example_trains_on_the_samplers_batches_and_reports_lareqa_metr
     pairs = pair_dataset(rows, ("en", "de"), hard_negatives=False)
     from sentence_transformers import SentenceTransformer
 
+    from hybridlib.training import trainer_prompts
+
     tokenizer = SentenceTransformer(str(smoke_encoder))
+    prompts = trainer_prompts(tokenizer)  # the example trains with the prompts it is evaluated with
     assert len(drawn) >= 4
     for inputs, batch in zip(consumed, drawn):
         for column, kind in (("query", "query"), ("positive", "positive")):
-            expected = tokenizer.tokenize([pairs[i][kind] for i in batch])["input_ids"]
+            expected = tokenizer.tokenize([prompts[column] + pairs[i][kind] for i in batch])["input_ids"]
             got = inputs[f"{column}_input_ids"]
             assert got.shape == expected.shape and (got == expected).all(), "the trainer trains on the sampler's rows"
     groups = [{pairs.data.column("group")[i].as_py() for i in batch} for batch in drawn[:4]]
