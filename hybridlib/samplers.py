@@ -210,11 +210,9 @@ class BatchPlan:
         """One line on the plan: steps per epoch and, for strategies with xx-mono batches, the languages they draw
         among and those left out (a low-resource language with fewer groups than one batch)."""
         text = f"{self.strategy.label}: {self.steps_per_epoch} steps an epoch of {self.global_batch} groups"
-        empty = [lang for j, lang in enumerate(self.index.languages) if not self.index.present[:, j].any()]
-        if empty:
-            text += "; no batch in " + ", ".join(f"{lang}: 0 groups" for lang in empty)
-        if not self.alpha:
-            return text
+        if not self.alpha:  # a language without groups is in no batch (with xx-mono batches: named below)
+            empty = [lang for j, lang in enumerate(self.index.languages) if not self.index.present[:, j].any()]
+            return text + "".join(f"; no batch in {lang}: 0 groups" for lang in empty)
         left = self.left_out_of_mono()
         drawn = [lang for lang in self.index.languages if lang not in left]
         text += f"; xx-mono batches draw uniformly among {', '.join(drawn)}"
