@@ -44,6 +44,7 @@ class Query:
     lang: str
     text: str
     key: str  # relevance key: relevant candidates carry it in `keys`
+    article: str = ""  # the article whose sentences are its candidates (LAReQA; "" where none): the intervals' cluster
 
 
 @dataclass(frozen=True)
