@@ -114,7 +114,7 @@ def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
         One row per (dataset, model, ``languages`` ("all" or "unseen"), ``test`` (`TESTS`: "queries", paired over
         the evaluation queries; "seeds", paired across training seeds; "both", `results.combined_comparisons`),
         strategy, `COMPARED` column) with ``reference``, ``diff``, ``low``, ``high``, ``p``, the test's own columns
-        (``seeds``, ``sd_diff``, ``detectable``; ``df``, ``df_items``, ``margin``, ``p_margin``, ``p_beyond``,
+        (``seeds``, ``sd_diff``, ``detectable``; ``df``, ``df_items``, ``se_seeds``, ``se_items``, ``margin``, ``p_margin``, ``p_beyond``,
         ``pred_low``, ``pred_high``, ``pool``), ``claim`` (the `CLAIMS` wording, empty if the row is not a claim),
         ``p_claim`` (the deciding test's p: "both" rows of claims) and ``p_holm`` (Holm-adjusted: of ``p_claim``
         for "both", of ``p`` for the others; NaN where not a claim or no such test).
@@ -136,7 +136,7 @@ def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
                     rows.loc[is_claim, "p_holm"] = stats.holm(rows.loc[is_claim, "p"].to_numpy(dtype=float))
                 frames.append(rows)
     order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p",
-             "seeds", "sd_diff", "detectable", "df", "df_items", "margin", "p_margin", "p_beyond", "pred_low",
+             "seeds", "sd_diff", "detectable", "df", "df_items", "se_seeds", "se_items", "margin", "p_margin", "p_beyond", "pred_low",
              "pred_high", "pool", "claim", "p_claim", "p_holm"]
     return pd.concat(frames, ignore_index=True).reindex(columns=order) if frames else pd.DataFrame(columns=order)
 

@@ -359,7 +359,8 @@ def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset
 
     Returns:
         One row per (strategy, `COMPARED` column): ``diff`` (the table's difference of means), ``low``/``high``
-        (95 %), ``p`` (nan against one run), ``df`` (seeds − 1), ``df_items`` (clusters − 1), ``p_margin``, ``p_beyond``, ``margin`` (δ in the column's units), ``pred_low``/``pred_high`` (a
+        (95 %), ``p`` (nan against one run), ``df`` (seeds − 1), ``df_items`` (clusters − 1), ``se_seeds`` and
+        ``se_items`` (the two parts of the standard error, `power` reads them), ``p_margin``, ``p_beyond``, ``margin`` (δ in the column's units), ``pred_low``/``pred_high`` (a
         new seed's difference), ``seeds`` (`pairing`'s label) and ``pool`` (the Mul pool's size).
     """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
@@ -384,6 +385,7 @@ def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset
             rows.append({"strategy": other, "column": column, "seeds": label, "diff": test.get("diff", nan),
                          "low": test.get("low", nan), "high": test.get("high", nan), "p": test.get("p", nan),
                          "df": test.get("df", nan), "df_items": test.get("df_items", nan),
+                         "se_seeds": test.get("se_seeds", nan), "se_items": test.get("se_items", nan),
                          "margin": nan if margin is None else margin,
                          "p_margin": test.get("p_margin", nan), "p_beyond": test.get("p_beyond", nan),
                          "pred_low": test.get("pred_low", nan),
