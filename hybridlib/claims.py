@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from hybridlib import stats, storage

@@ -24,6 +24,7 @@ the seeds' df, which `stats.both_noises` gives the seed part alone, so the plan 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,7 @@ def items_for(effect: float, sd_seeds: float, sd_items: float, seeds: int, alpha
     return _fewest(lambda n: power(effect, sd_seeds, sd_items, seeds, n, alpha) >= target, 1, most)
 
 
-def _fewest(enough, low: int, high: int) -> int | None:
+def _fewest(enough: Callable[[int], bool], low: int, high: int) -> int | None:
     """The smallest n in [low, high] with enough(n), for enough monotone in n; None if not enough(high)."""
     if not enough(high):
         return None

@@ -333,7 +333,15 @@ def both_noises(alpha: float, se_seeds: float | np.ndarray, df_seeds: float, se_
 def one_sided_p(gap: float, se_seeds: float, df_seeds: float, se_items: float, df_items: float) -> float:
     """The one-sided p of `both_noises`' interval for an estimate `gap` above the null's boundary (estimate −
     boundary): the α at which the one-sided bound just reaches the boundary (0.5 at gap 0, above 0.5 where the
-    estimate is on the null's side). Arguments as `both_noises`'."""
+    estimate is on the null's side).
+
+    Args:
+        gap: the estimate minus the null's boundary, signed so that positive is against the null.
+        se_seeds: as in `both_noises`.
+        df_seeds: as in `both_noises`.
+        se_items: as in `both_noises`.
+        df_items: as in `both_noises`.
+    """
     from scipy import optimize
 
     if gap < 0:
