@@ -7,7 +7,8 @@ drawn together (a cluster bootstrap), because translations of one item are not i
 never a label that many items share (MTOP intents): each item counts once, as in the tables. Every statistic is
 the macro mean over (query language, target) cells of per-cell means, the number the tables report.
 `bootstrap_ci` and `paired_test` describe the noise of the evaluation queries; `seed_test` the noise of training
-(another seed, another run); `combined_test` both at once.
+(another seed, another run); `combined_test` both at once, each part with its own degrees of freedom (`both_noises`)
+and, where items share a candidate pool, whole articles resampled (`article_of`).
 """
 
 from __future__ import annotations
