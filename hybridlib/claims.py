@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from hybridlib import stats, storage
@@ -101,10 +100,11 @@ def claims_table(compared: list[dict], part: str = "all") -> pd.DataFrame:
 def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
     """Every comparison behind the tables in one long frame (``tables/comparisons.csv``), with the paper's claims
     named and their p-values adjusted by Holm's method over each family: the claims of one (dataset, model), query
-    languages and test. For the test with both noises the family also holds the four "keeps" claims' one-sided
-    tests against the margin, each way (``p_margin``: the loss is below δ; ``p_beyond``: above), their p doubled
-    (one-sided at 2.5 %, the end of the 95 % interval), so ``p_holm``, ``p_margin_holm`` and ``p_beyond_holm``
-    are corrected together at a family-wise 5 %.
+    languages and test. For the test with both noises, which decides the verdicts, each claim brings the one test
+    that decides it (``p_claim``, `deciding_p`) and nothing else, so a column's family holds at most its 8 claims:
+    a "beats" claim's two-sided test against 0, a "keeps" claim's two-sided test against −δ (its two one-sided
+    tests, ``p_margin`` and ``p_beyond``, at 2.5 % each: the ends of one 95 % interval, doubled into one p).
+    Over the queries and across seeds, the claims' two-sided p are corrected the same way; they decide nothing.
 
     Args:
         compared: as in `claims_table`.
@@ -113,9 +113,10 @@ def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
         One row per (dataset, model, ``languages`` ("all" or "unseen"), ``test`` (`TESTS`: "queries", paired over
         the evaluation queries; "seeds", paired across training seeds; "both", `results.combined_comparisons`),
         strategy, `COMPARED` column) with ``reference``, ``diff``, ``low``, ``high``, ``p``, the test's own columns
-        (``seeds``, ``sd_diff``, ``detectable``; ``df``, ``margin``, ``p_margin``, ``pred_low``, ``pred_high``,
-        ``pool``), ``claim`` (the `CLAIMS` wording, empty if the row is not a claim), ``p_holm`` and
-        ``p_margin_holm`` (NaN where not a claim or no such test).
+        (``seeds``, ``sd_diff``, ``detectable``; ``df``, ``df_items``, ``se_seeds``, ``se_items``, ``margin``, ``p_margin``, ``p_beyond``,
+        ``pred_low``, ``pred_high``, ``pool``), ``claim`` (the `CLAIMS` wording, empty if the row is not a claim),
+        ``p_claim`` (the deciding test's p: "both" rows of claims) and ``p_holm`` (Holm-adjusted: of ``p_claim``
+        for "both", of ``p`` for the others; NaN where not a claim or no such test).
     """
     wording = {(other, column): text for column, other, _, text in CLAIMS}
     frames = []
@@ -126,62 +127,64 @@ def comparisons_frame(compared: list[dict]) -> pd.DataFrame:
                     dataset=c["dataset"], model=c["model"], reference=c["reference"], languages=languages, test=test)
                 rows["claim"] = [wording.get(key, "") for key in zip(rows["strategy"], rows["column"])]
                 is_claim = (rows["claim"] != "").to_numpy()
-                rows["p_holm"] = rows["p_margin_holm"] = rows["p_beyond_holm"] = float("nan")
-                p = rows.loc[is_claim, "p"].to_numpy(dtype=float)
-                if "p_margin" in rows.columns:
-                    keeps = np.array([keeps_claim(text) for text in rows.loc[is_claim, "claim"]])
-                    # one-sided tests at 2.5 % (the end of the 95 % interval): doubled, they join the family at 5 %
-                    p_margin = np.where(keeps, np.minimum(1, 2 * rows.loc[is_claim, "p_margin"].to_numpy(dtype=float)), np.nan)
-                    beyond = rows["p_beyond"] if "p_beyond" in rows.columns else pd.Series(np.nan, index=rows.index)
-                    p_beyond = np.where(keeps, np.minimum(1, 2 * beyond[is_claim].to_numpy(dtype=float)), np.nan)
-                    adjusted = stats.holm(np.concatenate([p, p_margin, p_beyond]))
-                    n = len(p)
-                    rows.loc[is_claim, "p_holm"] = adjusted[:n]
-                    rows.loc[is_claim, "p_margin_holm"] = adjusted[n:2 * n]
-                    rows.loc[is_claim, "p_beyond_holm"] = adjusted[2 * n:]
+                rows["p_claim"] = rows["p_holm"] = float("nan")
+                if test == "both":
+                    rows.loc[is_claim, "p_claim"] = [deciding_p(row, keeps_claim(row["claim"])) for _, row in rows[is_claim].iterrows()]
+                    rows.loc[is_claim, "p_holm"] = stats.holm(rows.loc[is_claim, "p_claim"].to_numpy(dtype=float))
                 else:
-                    rows.loc[is_claim, "p_holm"] = stats.holm(p)
+                    rows.loc[is_claim, "p_holm"] = stats.holm(rows.loc[is_claim, "p"].to_numpy(dtype=float))
                 frames.append(rows)
     order = ["dataset", "model", "reference", "languages", "test", "strategy", "column", "diff", "low", "high", "p",
-             "seeds", "sd_diff", "detectable", "df", "margin", "p_margin", "p_beyond", "pred_low", "pred_high", "pool",
-             "claim", "p_holm", "p_margin_holm", "p_beyond_holm"]
+             "seeds", "sd_diff", "detectable", "df", "df_items", "se_seeds", "se_items", "margin", "p_margin", "p_beyond", "pred_low",
+             "pred_high", "pool", "claim", "p_claim", "p_holm"]
     return pd.concat(frames, ignore_index=True).reindex(columns=order) if frames else pd.DataFrame(columns=order)
+
+
+def deciding_p(row: pd.Series, keeps: bool) -> float:
+    """The p of the one test that decides a claim (`verdict`), from its row with both noises: a "beats" claim's
+    two-sided p against 0; a "keeps" claim's two-sided p against −δ, 2 × the smaller of its one-sided ``p_margin``
+    (the loss is below δ) and ``p_beyond`` (above), capped at 1; NaN without a margin or a test.
+
+    Args:
+        row: the claim's "both" row (``p``, ``p_margin``, ``p_beyond``).
+        keeps: whether the claim is a "keeps" claim (`keeps_claim`).
+    """
+    if not keeps:
+        return float(row["p"])
+    below, above = row.get("p_margin", float("nan")), row.get("p_beyond", float("nan"))
+    if math.isnan(below) or math.isnan(above):
+        return float("nan")
+    return float(min(1.0, 2 * min(below, above)))
 
 
 def verdict(row: pd.Series, sign: int, keeps: bool) -> str:
     """A claim's verdict from its test with both noises after Holm's correction (`comparisons_frame`'s row):
+    where the deciding test's Holm-adjusted p (``p_holm``, of `deciding_p`) is < 0.05, the side of its boundary
+    the difference lies on decides, otherwise **cannot tell**:
 
-    - "keeps" claims (≥, ≤): **holds** where hybrid's loss is shown to be below the margin δ (the one-sided
-      non-inferiority test at 2.5 %, the end of the 95 % interval: its p doubled, then Holm-adjusted, < 0.05);
-      **does not hold** where it is shown to be above δ (the opposite one-sided test, the same way); otherwise
-      **cannot tell**.
-    - "beats" claims (>, <): **holds** where the difference is on the paper's side at adjusted two-sided p < 0.05,
-      **does not hold** where it is on the other side at adjusted p < 0.05, otherwise **cannot tell**.
+    - "keeps" claims (≥, ≤): **holds** where hybrid's loss is below the margin δ (sign × diff > −δ: the 95 %
+      interval's end at the corrected level lies above −δ), **does not hold** where it is above δ.
+    - "beats" claims (>, <): **holds** where the difference is on the paper's side of 0, **does not hold** where
+      it is on the other.
 
     A single run a side has no interval with both noises: **cannot tell**.
 
     Args:
-        row: the claim's "both" row of `comparisons_frame` (``diff``, ``p_holm``, ``p_margin_holm``, ``p_beyond_holm``).
+        row: the claim's "both" row of `comparisons_frame` (``diff``, ``margin``, ``p_holm``).
         sign: the paper's side: +1 where hybrid should be higher (mAP), −1 lower (rank distance).
         keeps: whether the claim is a "keeps" claim (`keeps_claim`).
     """
     if math.isnan(row["diff"]):
         return "–"
-    if math.isnan(row["p_holm"]):
+    if math.isnan(row["p_holm"]) or row["p_holm"] >= 0.05:
         return "cannot tell"
-    if keeps:
-        if row["p_margin_holm"] < 0.05:
-            return "holds"
-        return "does not hold" if row.get("p_beyond_holm", float("nan")) < 0.05 else "cannot tell"
-    if row["p_holm"] < 0.05:
-        return "holds" if sign * row["diff"] > 0 else "does not hold"
-    return "cannot tell"
+    boundary = -row["margin"] if keeps else 0.0
+    return "holds" if sign * row["diff"] > boundary else "does not hold"
 
 
 def verdict_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
     """Each claim's `verdict` per (dataset, model), shaped as `claims_table`, from the test with both noises; each
-    cell 'holds (p 0.012)' with the Holm-adjusted p that decided it (the margin test's for a "keeps" claim that
-    holds)."""
+    cell 'holds (p 0.012)' with the Holm-adjusted p of the test that decides it (`deciding_p`)."""
     def _cell(tests: pd.DataFrame, claim: tuple, dataset: str, reference: str) -> str:
         column, _, sign, text = claim
         if (text, "both") not in tests.index:
@@ -192,10 +195,7 @@ def verdict_table(frame: pd.DataFrame, languages: str = "all") -> pd.DataFrame:
             return word
         if math.isnan(row["p_holm"]):
             return f"{word} (one run a side)"
-        p = row["p_holm"]
-        if keeps_claim(text):
-            p = row["p_margin_holm"] if word != "does not hold" else row["p_beyond_holm"]
-        return f"{word} (p {_p_text(p)})"
+        return f"{word} (p {_p_text(row['p_holm'])})"
 
     return _claims_shaped(frame, languages, _cell, CLAIMS)
 
@@ -358,9 +358,11 @@ def write_claims(tables_dir: Path, compared: list[dict], profile_name: str, marg
         f"Generated from the result files under `results/{profile_name}/eval/` ({len(compared)} (dataset, model) pair{'' if len(compared) == 1 else 's'}). "
         "Each claim is the sign the paper reports for hybrid (α = 0.5) minus another strategy (XLM-R, XQuAD-R; "
         "docs/reproduce.md). The **verdicts** come first: each from the test that carries both noises (training seeds, "
-        "paired, and evaluation items; `stats.combined_test`), Holm-corrected over each column's claims together "
-        "with the four \"keeps\" claims' non-inferiority tests. A \"keeps\" claim (≥, ≤) holds where hybrid loses less "
-        f"than the margin δ; {margin_text}. \"cannot tell\": the seeds and items do not settle it either way. "
+        "paired, and evaluation items; `stats.combined_test`), one test per claim (a \"beats\" claim's against 0, a "
+        "\"keeps\" claim's against −δ), Holm-corrected over each column's claims. A \"keeps\" claim (≥, ≤) holds where "
+        f"hybrid loses less than the margin δ; {margin_text}. \"cannot tell\": the seeds and items do not settle it "
+        "either way. Comparisons with a strategy trained on one seed have an interval but no p: its training noise is "
+        "assumed, not estimated. "
         "Every number here is also in `comparisons.csv`, whose differences equal those of `main.md`'s cells.",
     ]
     for languages, heading in (("all", "Every query language"),
@@ -378,7 +380,8 @@ def write_claims(tables_dir: Path, compared: list[dict], profile_name: str, marg
             "with both noises, and where it lies: ✓ on the paper's side of zero, ✗ on the other, ~ holding zero. "
             "These intervals are per comparison, not adjusted for the number of claims.", "",
             claims.to_markdown(), "",
-            "Holm-adjusted p (two-sided; over queries / across seeds / both noises), each test's family being a column's claims.",
+            "Holm-adjusted p (over queries / across seeds / both noises), each test's family being a column's claims: "
+            "two-sided against 0, but with both noises each claim's deciding test (a \"keeps\" claim's against −δ).",
             "", holm_table(frame, languages).to_markdown(), "",
             "The \"keeps\" claims as non-inferiority: the largest loss against the other strategy that the 95 % "
             "interval with both noises leaves possible (none: it lies wholly on the paper's side), then the margin δ "

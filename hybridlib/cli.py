@@ -1,6 +1,7 @@
 """The `hybridlib` command: the pipeline's stages and tools, for scripts, clusters and torchrun.
 
     hybridlib plan --profile NAME                 what a profile will run (runs, data, time)
+    hybridlib plan --power FOLDER [--pairs N]     seeds and items each claim needs for 80 % power
     hybridlib prepare --profile NAME              build its data (downloads for real profiles)
     hybridlib train --profile NAME --model M --strategy S --seed N     one run (works under torchrun)
     hybridlib batches --strategy S --batch-size B --steps K --seed N --data smoke|PATH --out FILE.jsonl
@@ -29,6 +30,8 @@ def _add_profile(p: argparse.ArgumentParser) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from hybridlib.config import load_profile
 
+    if args.power:
+        return _plan_power(args)
     profile = load_profile(args.profile)
     if args.check_device:
         from hybridlib.pipeline import cpu_refusal
@@ -54,6 +57,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from hybridlib.pipeline import estimate_minutes
 
     print(estimate_minutes(profile))
+    return 0
+
+
+def _plan_power(args: argparse.Namespace) -> int:
+    """`hybridlib plan --power FOLDER`: the seeds and items each claim needs for 80 % power (`power.plan`)."""
+    from hybridlib import power
+
+    rows = power.variances(args.power, args.languages)
+    if args.dataset:
+        rows = rows[rows["dataset"] == args.dataset]
+    if args.pairs:
+        rows = rows[rows["pairs"] == args.pairs]
+    items = {}
+    for entry in args.items or []:
+        dataset, _, count = entry.partition("=")
+        if not count.isdigit():
+            raise ValueError(f"--items takes DATASET=COUNT, e.g. xquad-r=354; got {entry!r}")
+        items[dataset] = int(count)
+    if rows.empty:
+        raise ValueError(f"{args.power}: no claim with a difference matches --dataset / --pairs")
+    print(f"Seeds and evaluation items for {power.TARGET * 100:.0f} % power, each claim at Holm's worst case (its family's "
+          "5 % over its claims, two-sided); effect: δ; noncentral t with seeds − 1 df (hybridlib.power)\n")
+    print(power.plan_text(power.plan(rows, items=items, effect=args.effect)))
     return 0
 
 
@@ -260,6 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="only validate the profile")
     p.add_argument("--check-device", action="store_true",
                    help="exit 2 if the profile fine-tunes base-size encoders and no GPU is visible (HYBRIDLIB_ALLOW_CPU=1: go ahead)")
+    p.add_argument("--power", metavar="FOLDER", help="instead: the seeds and items each claim needs for 80 %% power, from "
+                   "FOLDER's summary.csv and tables/comparisons.csv (a results folder after its tables, or a snapshot)")
+    p.add_argument("--dataset", help="with --power: this dataset's claims only")
+    p.add_argument("--pairs", type=int, help="with --power: the claims at this training budget only (pairs, summary.csv)")
+    p.add_argument("--items", action="append", metavar="DATASET=COUNT",
+                   help="with --power: the current evaluation items of a dataset, where comparisons.csv does not say (repeatable)")
+    p.add_argument("--languages", default="all", choices=["all", "unseen"], help="with --power: which query languages' claims")
+    p.add_argument("--effect", default="margin", choices=["margin", "observed"],
+                   help="with --power: plan for δ (default) or for the observed distance from each null's boundary")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("failed-cell", help="name the failing cell of an executed notebook")

@@ -143,13 +143,15 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
         Columns ``query_id``, ``key`` (parallel group), ``lang``, ``target``, ``setting``, ``n_relevant``, one
         per metric of `_query_metrics`, and ``own_first`` / ``own_share`` (Mul rows; NaN elsewhere and where the
         Mul pool leaves the query's language out); a row per query and pool of the task's settings (each target
-        language, and 'all' for Mul).
+        language, and 'all' for Mul). Tasks whose queries name their article (LAReQA: `records.Query.article`)
+        add ``article``, the cluster `stats.combined_test` resamples.
     """
     check_embeddings(task, q_emb, c_emb)
     check_relevance(task)
     q_emb, c_emb = unit_rows(q_emb), unit_rows(c_emb)  # cosine similarity, as `load_embeddings`: one rule for both paths
     q_lang = np.array([q.lang for q in task.queries])
     c_lang = np.array([c.lang for c in task.candidates])
+    with_articles = any(q.article for q in task.queries)
     frames = []
     for x in task.languages:
         qi = np.flatnonzero(q_lang == x)
@@ -177,6 +179,8 @@ def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) 
             frame.insert(3, "target", target)
             frame.insert(4, "setting", setting)
             frame.insert(5, "n_relevant", relevant[:, cols].sum(axis=1))
+            if with_articles:
+                frame["article"] = [task.queries[i].article for i in qi]
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

@@ -18,6 +18,10 @@ turns the training articles into training rows. No article is in both.
 has its own), but every question has its English version. `subset_ids` keeps the questions of the English
 articles 0, k, 2k, ... (file order); `load` then keeps, in every language, those questions and the articles that
 hold them, with all their sentences as candidates. At k = 8: 162 questions, 598 queries, 2,854 candidates.
+
+**Articles** (`Query.article`): the questions of one article rank the same paragraphs' sentences, so they are not
+independent draws; each query carries its English article's index (`article_ids`), which evaluation writes to the
+per-query rows and the intervals resample whole (`stats.combined_test`).
 """
 
 from __future__ import annotations
@@ -50,8 +54,18 @@ def subset_ids(source: str | Path, every: int) -> frozenset[str]:
                      for paragraph in article["paragraphs"] for qa in paragraph["qas"])
 
 
+def article_ids(path: Path) -> dict[str, str]:
+    """Each question id of a LAReQA language file -> the index of the article that holds it (as a string). Read
+    from ``en.json``, it names every question's article in one numbering for all languages: XQuAD-R's articles are
+    in the same order in every file, and MLQA-R's questions all have an English version (its articles differ
+    between languages)."""
+    return {qa["id"]: str(a) for a, article in enumerate(_articles(path)) for paragraph in article["paragraphs"]
+            for qa in paragraph["qas"]}
+
+
 def read_language(
-    path: Path, lang: str, *, held_out_every: int = 0, context: bool = True, keep_ids: frozenset[str] | None = None
+    path: Path, lang: str, *, held_out_every: int = 0, context: bool = True, keep_ids: frozenset[str] | None = None,
+    articles: dict[str, str] | None = None,
 ) -> tuple[list[Query], list[Candidate]]:
     """Queries and candidates of one LAReQA language file; malformed content raises ValueError naming the file.
 
@@ -61,6 +75,8 @@ def read_language(
         held_out_every: > 0: only the held-out articles (`is_held_out`); 0: every article.
         context: give each candidate its paragraph as context; False: the sentence alone.
         keep_ids: only these questions, and only the articles that hold one of them (`subset_ids`); None: all.
+        articles: each question's article (`article_ids` of en.json), written in its `Query.article`; None: the
+            index of the article that holds it in this file.
     """
     queries, candidates = [], []
     for a, article in enumerate(_articles(path)):
@@ -75,7 +91,8 @@ def read_language(
                 if keep_ids is not None and qa["id"] not in keep_ids:
                     continue
                 keys[_sentence_of(paragraph, qa["answers"][0]["answer_start"], f"{path}: question {qa['id']}")].append(qa["id"])
-                queries.append(Query(id=f"{lang}-{qa['id']}", lang=lang, text=qa["question"], key=qa["id"]))
+                article_id = articles.get(qa["id"], str(a)) if articles else str(a)
+                queries.append(Query(id=f"{lang}-{qa['id']}", lang=lang, text=qa["question"], key=qa["id"], article=article_id))
             for i, (b, e) in enumerate(breaks):
                 candidates.append(Candidate(id=f"{lang}-{a}-{p}-{i}", lang=lang, text=paragraph["context"][b:e],
                                             context=paragraph["context"] if context else "", keys=tuple(keys[i])))
@@ -112,9 +129,11 @@ def load(
     source = Path(source)
     _check_files(source, name, languages)
     keep_ids = subset_ids(source, subset_every) if subset_every else None
+    articles = article_ids(source / "en.json") if (source / "en.json").exists() else None
     queries, candidates = [], []
     for lang in languages:
-        q, c = read_language(source / f"{lang}.json", lang, held_out_every=held_out_every, context=context, keep_ids=keep_ids)
+        q, c = read_language(source / f"{lang}.json", lang, held_out_every=held_out_every, context=context,
+                             keep_ids=keep_ids, articles=articles)
         queries += q
         candidates += c
     return RetrievalTask(name=name, queries=queries, candidates=candidates)

@@ -48,6 +48,7 @@ class Query:
     lang: str
     text: str
     key: str  # relevance key: relevant candidates carry it in `keys`
+    article: str = ""  # the article whose sentences are its candidates (LAReQA; "" where none): the intervals' cluster
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str):  # a tuple or an int matches no candidate's string keys

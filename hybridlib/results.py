@@ -209,11 +209,13 @@ def per_query_mean(results_dir: str | Path, summary: pd.DataFrame, dataset: str,
     frames = [_read_per_query(Path(results_dir) / p / "per_query.csv.gz") for p in part["path"]]
     if not frames:
         raise ValueError(f"no results for {dataset}/{model}/{strategy}")
+    if not all("article" in f.columns for f in frames):  # runs evaluated before the column existed: items only
+        frames = [f.drop(columns="article", errors="ignore") for f in frames]
     stacked = pd.concat(frames)
     if languages is not None:
         stacked = stacked[stacked["lang"].isin(languages)]
-    keys = ["query_id", "key", "lang", "target", "setting"]
-    return stacked.groupby(keys, as_index=False).mean(numeric_only=True)
+    keys = ["query_id", "key", "lang", "target", "setting", *(["article"] if "article" in stacked.columns else [])]
+    return stacked.groupby(keys, as_index=False, dropna=False).mean(numeric_only=True)
 
 
 def _read_per_query(path: Path) -> pd.DataFrame:
@@ -357,7 +359,8 @@ def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset
 
     Returns:
         One row per (strategy, `COMPARED` column): ``diff`` (the table's difference of means), ``low``/``high``
-        (95 %), ``p``, ``df``, ``p_margin``, ``margin`` (δ in the column's units), ``pred_low``/``pred_high`` (a
+        (95 %), ``p`` (nan against one run), ``df`` (seeds − 1), ``df_items`` (clusters − 1), ``se_seeds`` and
+        ``se_items`` (the two parts of the standard error, `power` reads them), ``p_margin``, ``p_beyond``, ``margin`` (δ in the column's units), ``pred_low``/``pred_high`` (a
         new seed's difference), ``seeds`` (`pairing`'s label) and ``pool`` (the Mul pool's size).
     """
     part = summary[(summary["dataset"] == dataset) & (summary["model"] == model)]
@@ -381,7 +384,9 @@ def combined_comparisons(results_dir: str | Path, summary: pd.DataFrame, dataset
             nan = float("nan")
             rows.append({"strategy": other, "column": column, "seeds": label, "diff": test.get("diff", nan),
                          "low": test.get("low", nan), "high": test.get("high", nan), "p": test.get("p", nan),
-                         "df": test.get("df", nan), "margin": nan if margin is None else margin,
+                         "df": test.get("df", nan), "df_items": test.get("df_items", nan),
+                         "se_seeds": test.get("se_seeds", nan), "se_items": test.get("se_items", nan),
+                         "margin": nan if margin is None else margin,
                          "p_margin": test.get("p_margin", nan), "p_beyond": test.get("p_beyond", nan),
                          "pred_low": test.get("pred_low", nan),
                          "pred_high": test.get("pred_high", nan), "pool": pool})
@@ -482,7 +487,8 @@ def _numbers(test: dict[str, float]) -> dict[str, float]:
 
 
 def _comparison_table(rows: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """One row per compared strategy, one cell per column: '+diff [low, high] p=…', '+diff (no spread)' or '–'."""
+    """One row per compared strategy, one cell per column: '+diff [low, high] p=…', '+diff [low, high] (one run: no
+    p)', '+diff (no spread)' or '–'."""
     table = {}
     for r in rows.itertuples(index=False):
         row = table.setdefault(r.strategy, {"comparison": f"{reference} − {r.strategy}"})
@@ -494,10 +500,13 @@ def _comparison_table(rows: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 def _comparison_cell(test: dict) -> str:
     """'+diff [low, high] p=…' (rank distance to 1 decimal, the rest to 3); '–' where the task lacks the setting
-    (mtop-parallel has no Mo), no CI or p where there is no spread to test against."""
+    (mtop-parallel has no Mo), no CI or p where there is no spread to test against, no p against one run of a
+    trained baseline (its training noise is assumed, `stats.seed_test`)."""
     digits = _digits(test["column"])
     if math.isnan(test["diff"]):
         return "–"
+    if math.isnan(test["p"]) and not math.isnan(test["low"]):  # against one run of a trained baseline: no p
+        return f"{test['diff']:+.{digits}f} [{test['low']:+.{digits}f}, {test['high']:+.{digits}f}] (one run: no p)"
     if math.isnan(test["p"]):
         return f"{test['diff']:+.{digits}f} (no spread)"
     return f"{test['diff']:+.{digits}f} [{test['low']:+.{digits}f}, {test['high']:+.{digits}f}] p={test['p']:.3g}"

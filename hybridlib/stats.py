@@ -7,7 +7,8 @@ drawn together (a cluster bootstrap), because translations of one item are not i
 never a label that many items share (MTOP intents): each item counts once, as in the tables. Every statistic is
 the macro mean over (query language, target) cells of per-cell means, the number the tables report.
 `bootstrap_ci` and `paired_test` describe the noise of the evaluation queries; `seed_test` the noise of training
-(another seed, another run); `combined_test` both at once.
+(another seed, another run); `combined_test` both at once, each part with its own degrees of freedom (`both_noises`)
+and, where items share a candidate pool, whole articles resampled (`article_of`).
 """
 
 from __future__ import annotations
@@ -34,12 +35,34 @@ def parallel_item(rows: pd.DataFrame) -> pd.Series:
                       for q, x in zip(ids, langs)], index=rows.index)
 
 
+def article_of(rows: pd.DataFrame) -> pd.Series | None:
+    """Each per-query row's article: the cluster of items that share a candidate pool (XQuAD-R's and MLQA-R's
+    questions of one article rank the same paragraphs' sentences), from the ``article`` column that evaluation
+    writes for LAReQA tasks; None where the rows have none (MTOP; runs evaluated before the column existed)."""
+    if "article" not in rows.columns or rows["article"].isna().all():
+        return None
+    return rows["article"].astype(str)
+
+
 def _cell_matrix(rows: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """(values, present): (n_items, n_cells) per-query values with NaN filled by 0, and where they exist."""
-    frame = pd.DataFrame({"item": parallel_item(rows), "lang": rows["lang"], "target": rows["target"], "v": rows[metric]})
+    values, present, _ = _cell_matrix_clusters(rows, metric)
+    return values, present
+
+
+def _cell_matrix_clusters(rows: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_cell_matrix` and each item's cluster, (n_items,) codes 0..G-1: its article (`article_of`), else itself."""
+    items = parallel_item(rows)
+    frame = pd.DataFrame({"item": items, "lang": rows["lang"], "target": rows["target"], "v": rows[metric]})
     table = frame.pivot_table(index="item", columns=["lang", "target"], values="v", aggfunc="mean")
     present = table.notna().to_numpy()
-    return np.nan_to_num(table.to_numpy(dtype=float)), present
+    article = article_of(rows)
+    if article is None:
+        clusters = np.arange(len(table))
+    else:
+        of_item = pd.Series(article.to_numpy(), index=items.to_numpy()).groupby(level=0).first()
+        clusters = pd.factorize(of_item.reindex(table.index).to_numpy())[0]
+    return np.nan_to_num(table.to_numpy(dtype=float)), present, clusters
 
 
 def _macro(values: np.ndarray, present: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -49,11 +72,14 @@ def _macro(values: np.ndarray, present: np.ndarray, weights: np.ndarray) -> np.n
     return np.nanmean(cell_means, axis=1)
 
 
-def _item_draws(values: np.ndarray, present: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """`n_boot` bootstrap draws of the macro mean, resampling items (rows) with replacement."""
+def _item_draws(values: np.ndarray, present: np.ndarray, n_boot: int, seed: int,
+                clusters: np.ndarray | None = None) -> np.ndarray:
+    """`n_boot` bootstrap draws of the macro mean, resampling items (rows) with replacement, or whole clusters of
+    them (`clusters`: (n_items,) codes 0..G-1) where items share a candidate pool."""
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(len(values), np.full(len(values), 1 / len(values)), size=n_boot).astype(float)
-    return _macro(values, present, counts)
+    n = len(values) if clusters is None else int(clusters.max()) + 1
+    counts = rng.multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)
+    return _macro(values, present, counts if clusters is None else counts[:, clusters])
 
 
 def bootstrap_ci(rows: pd.DataFrame, metric: str, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> list[float]:
@@ -128,11 +154,12 @@ def seed_test(a: np.ndarray | list[float], b: np.ndarray | list[float], *, level
         level: the CI's coverage.
         single_run: `b` is one run of a strategy that trains (one seed of a baseline): its training noise is not
             fixed but unknown, and is taken to equal `a`'s seed sd, so the standard error is sd · sqrt(1/n + 1).
+            That is an assumption, not an estimate: the interval is given, the p-value is not (nan).
 
     Returns:
         {"diff", "p", "ci95_low", "ci95_high", "df", "sd_diff"}: the mean difference, the two-sided p, the CI, the
         degrees of freedom (seeds - 1) and the sd of the per-seed differences; p, CI and df are nan with one
-        pair or when every seed gave the same difference.
+        pair or when every seed gave the same difference, p also against a single run.
     """
     from scipy import stats as scipy_stats
 
@@ -155,7 +182,7 @@ def seed_test(a: np.ndarray | list[float], b: np.ndarray | list[float], *, level
     n, df = len(d), len(d) - 1
     se = d.std(ddof=1) * np.sqrt(1 / n + (1 if single_run and len(b) == 1 else 0))
     half = scipy_stats.t.ppf((1 + level) / 2, df) * se
-    p = 2 * scipy_stats.t.sf(abs(d.mean()) / se, df)
+    p = 2 * scipy_stats.t.sf(abs(d.mean()) / se, df) if not (single_run and len(b) == 1) else nan
     out.update(p=float(p), ci95_low=float(d.mean() - half), ci95_high=float(d.mean() + half), df=float(df))
     return out
 
@@ -166,33 +193,40 @@ def combined_test(a_runs: Sequence[pd.DataFrame], b_runs: Sequence[pd.DataFrame]
     """hybrid − other with one interval that carries both noises: the training seeds' and the evaluation items'.
 
     The model: the per-seed difference of macro means is d_s = μ + τ_s + ε_s, with τ_s the training noise (a new
-    seed) and ε_s the noise of which parallel items were drawn. Its mean over S paired seeds, the number the tables
-    print, has variance Var(τ)/S + Var(items), estimated by the per-seed differences' variance / S (which also holds
-    the items × seed interaction) plus the variance of a bootstrap over parallel items of the seed-averaged
-    difference (the item noise common to all seeds; the items × seed interaction is in both parts, counted twice).
-    The interval is diff ± t · SE with Welch–Satterthwaite's degrees of freedom (the item part counted as known),
-    so with 3 seeds it is wide where the seeds disagree; with 2 df those df are themselves uncertain, and in
-    simulation it covered 91–95.5 % (`docs/protocol.md`).
-    Assumptions: seed and item effects additive and independent, the seeds' mean difference roughly normal, items
-    exchangeable. Its coverage was checked in simulation (`docs/protocol.md`, `tests/test_evaluation.py`).
+    seed) and ε_s the noise of which items were drawn. Its mean over S paired seeds, the number the tables print,
+    has variance Var(τ)/S + Var(items), estimated by two parts: ``se_seeds``, the per-seed differences' sd / √S
+    (which also holds the items × seed interaction), with S − 1 degrees of freedom; and ``se_items``, the sd of a
+    bootstrap of the seed-averaged difference over G clusters (whole articles where items share a candidate
+    pool, `article_of`; parallel items otherwise), times √(G / (G − 1)), with G − 1 degrees of freedom (the
+    interaction is in both parts: counted twice, which errs wide). The interval (`both_noises`) is
+
+        diff ± √((t_{S−1} · se_seeds)² + (t_{G−1} · se_items)²)
+
+    Banerjee's interval for a sum of two variances estimated apart, which holds its level whatever their ratio
+    (Banerjee 1961; in simulation: docs/protocol.md). Each part keeps its own degrees of freedom, so the interval is
+    never narrower than the seeds-only t-interval of the same difference (`seed_test`), nor than the items' own.
+    Assumptions: seed and item effects additive and independent, the seeds' differences normal, clusters
+    exchangeable. Tests (``p``, ``p_margin``) are the same interval's duals (`one_sided_p`).
 
     Args:
         a_runs: per-query rows (`evaluation.per_query_scores`, one setting) of hybrid, one frame per seed.
         b_runs: the other strategy's, on the same seeds in the same order; one frame with several on the other
             side is taken as fixed (off-the-shelf), a difference of single runs when `a_runs` has one too.
         metric: the column compared.
-        n_boot: bootstrap draws over items.
+        n_boot: bootstrap draws over clusters.
         seed: the draws' seed.
         level: the interval's coverage.
         margin: a non-inferiority margin δ (> 0, the metric's units): also test whether sign × (a − b) > −δ.
         sign: the claimed direction: +1 for a ≥ b (mAP), −1 for a ≤ b (rank distance).
         single_run: `b_runs` is one run of a strategy that trains (a baseline given one seed): its training noise
             is unknown and taken to equal `a_runs`' seed-to-seed sd, which adds that variance once to the mean's.
+            An assumption, not an estimate: the interval is given, every p is nan.
 
     Returns:
-        {"diff", "low", "high", "p", "df", "se", "se_seeds", "se_items", "seeds", "p_margin", "p_beyond",
-        "pred_low", "pred_high"}: ``p`` two-sided against 0; ``p_margin`` one-sided against "hybrid loses δ or
-        more" and ``p_beyond`` against "it loses δ or less" (nan without a margin); ``pred_low``/``pred_high`` a 95 %
+        {"diff", "low", "high", "p", "df", "df_items", "clusters", "se", "se_seeds", "se_items", "seeds", "p_margin",
+        "p_beyond", "pred_low", "pred_high"}: ``p`` two-sided against 0; ``p_margin`` one-sided against "hybrid
+        loses δ or more" and ``p_beyond`` against "it loses δ or less" (nan without a margin); ``df`` the seeds'
+        degrees of freedom (S − 1), ``df_items`` the clusters' (G − 1); ``pred_low``/``pred_high`` a 95 %
         prediction interval for the difference a new training seed would give on these items, from the seeds'
         spread only (nan with fewer than 2 seeds); ``seeds`` the number of paired differences. With one run a side
         (a single seed) there is no training noise to estimate: diff only, every interval and p nan.
@@ -204,46 +238,133 @@ def combined_test(a_runs: Sequence[pd.DataFrame], b_runs: Sequence[pd.DataFrame]
     if len(a_runs) != len(b_runs) or not a_runs:
         raise ValueError(f"combined_test pairs seeds: got {len(a_runs)} and {len(b_runs)} runs; give both sides the same seeds")
     on = ["query_id", "lang", "target"]
+    keep = ["article"] if all("article" in f.columns for f in a_runs) else []
     diffs = []
     for s, (a, b) in enumerate(zip(a_runs, b_runs)):
-        merged = a[[*on, metric]].merge(b[[*on, metric]], on=on, suffixes=("_a", "_b"), validate="one_to_one")
-        diffs.append(merged.assign(seed=s, d=merged[f"{metric}_a"] - merged[f"{metric}_b"])[[*on, "seed", "d"]])
+        merged = a[[*on, *keep, metric]].merge(b[[*on, metric]], on=on, suffixes=("_a", "_b"), validate="one_to_one")
+        diffs.append(merged.assign(seed=s, d=merged[f"{metric}_a"] - merged[f"{metric}_b"])[[*on, *keep, "seed", "d"]])
     stacked = pd.concat(diffs, ignore_index=True)
-    n_seeds = len(a_runs)
     per_seed = np.array([_macro_of(part, "d") for _, part in stacked.groupby("seed")])
-    averaged = stacked.groupby(on, as_index=False)["d"].mean()
-    values, present = _cell_matrix(averaged, "d")
+    averaged = stacked.groupby([*on, *keep], as_index=False, dropna=False)["d"].mean()
+    values, present, clusters = _cell_matrix_clusters(averaged, "d")
     diff = float(_macro(values, present, np.ones((1, len(values))))[0])
-    se_items = float(np.std(_item_draws(values, present, n_boot, seed), ddof=1))
-    nan = float("nan")
-    sd = float(np.std(per_seed, ddof=1)) if n_seeds > 1 else nan
-    se_seeds = sd * np.sqrt(1 / n_seeds + (1 if single_run else 0)) if n_seeds > 1 else 0.0
-    se = float(np.hypot(se_seeds, se_items))
-    df = float(se**4 / (se_seeds**4 / (n_seeds - 1))) if n_seeds > 1 and se_seeds > 0 else float("inf")
-    crit = scipy_stats.t.ppf((1 + level) / 2, df)
-    low, high = (diff - crit * se, diff + crit * se) if se > 0 else (nan, nan)  # no spread: no interval, as seed_test
-    out = {"diff": diff, "low": low, "high": high, "df": df, "se": se, "se_seeds": se_seeds,
-           "se_items": se_items, "seeds": n_seeds, "p": float(2 * scipy_stats.t.sf(abs(diff) / se, df)) if se > 0 else nan,
-           "p_margin": nan, "p_beyond": nan, "pred_low": nan, "pred_high": nan}
-    if n_seeds < 2:  # one run a side: no training noise to estimate, so no interval carries both noises
-        out.update(low=nan, high=nan, p=nan)
-        return out
-    if margin is not None and se > 0:
-        out["p_margin"] = float(scipy_stats.t.sf((sign * diff + margin) / se, df))  # H0: the loss is ≥ δ
-        out["p_beyond"] = float(scipy_stats.t.sf((-sign * diff - margin) / se, df))  # H0: the loss is ≤ δ
-    if n_seeds > 1:
-        half = scipy_stats.t.ppf((1 + level) / 2, n_seeds - 1) * sd * np.sqrt(1 + 1 / n_seeds + (1 if single_run else 0))
+    out = combined_parts(diff, per_seed, _item_draws(values, present, n_boot, seed, clusters), int(clusters.max()) + 1,
+                         level=level, margin=margin, sign=sign, single_run=single_run)
+    if len(per_seed) > 1:
+        sd = float(np.std(per_seed, ddof=1))
+        half = scipy_stats.t.ppf((1 + level) / 2, len(per_seed) - 1) * sd * np.sqrt(1 + 1 / len(per_seed) + single_run)
         out.update(pred_low=diff - half, pred_high=diff + half)
     return out
+
+
+def combined_parts(diff: float, per_seed: np.ndarray, item_draws: np.ndarray, n_clusters: int | None, *,
+                   level: float = 0.95, margin: float | None = None, sign: int = 1,
+                   single_run: bool = False) -> dict[str, float]:
+    """`combined_test` from its parts: the difference, the per-seed differences (S,), the bootstrap draws over
+    clusters of the seed-averaged difference (n_boot,) or, as a number, their sd, and the number of
+    clusters G (None: unknown, as many as the normal approximation needs). The simulation and `power` use it.
+
+    Args:
+        diff: the seed-averaged difference (the tables' number).
+        per_seed: the per-seed differences of macro means.
+        item_draws: bootstrap draws of the seed-averaged difference over clusters, or their sd as a float.
+        n_clusters: the clusters resampled (articles or items).
+        level: the interval's coverage.
+        margin: a non-inferiority margin δ, as in `combined_test`.
+        sign: the claimed direction, as in `combined_test`.
+        single_run: as in `combined_test`.
+
+    Returns:
+        As `combined_test`, without the prediction interval (nan).
+    """
+    nan = float("nan")
+    per_seed = np.asarray(per_seed, dtype=float)
+    n_seeds = len(per_seed)
+    g = n_clusters if n_clusters is not None else np.inf
+    se_items = cluster_se(item_draws, g)
+    df_items = g - 1 if g > 1 else np.inf
+    sd = float(np.std(per_seed, ddof=1)) if n_seeds > 1 else nan
+    se_seeds = sd * np.sqrt(1 / n_seeds + (1 if single_run else 0)) if n_seeds > 1 else 0.0
+    df = float(n_seeds - 1) if n_seeds > 1 else nan
+    out = {"diff": diff, "low": nan, "high": nan, "p": nan, "df": df, "df_items": float(df_items), "clusters": float(g),
+           "se": float(np.hypot(se_seeds, se_items)), "se_seeds": se_seeds, "se_items": se_items, "seeds": n_seeds,
+           "p_margin": nan, "p_beyond": nan, "pred_low": nan, "pred_high": nan}
+    if n_seeds < 2 or not out["se"] > 0:  # one run a side: no training noise to estimate; no spread: no interval
+        return out
+    parts = (se_seeds, df, se_items, df_items)
+    half = both_noises((1 - level) / 2, *parts)
+    out.update(low=float(diff - half), high=float(diff + half))
+    if single_run:  # the other side's training noise is assumed, not estimated: no p-value
+        return out
+    out["p"] = min(1.0, 2 * one_sided_p(abs(diff), *parts))
+    if margin is not None:
+        out["p_margin"] = one_sided_p(sign * diff + margin, *parts)  # H0: the loss is ≥ δ
+        out["p_beyond"] = one_sided_p(-sign * diff - margin, *parts)  # H0: the loss is ≤ δ
+    return out
+
+
+def cluster_se(item_draws: np.ndarray | float, n_clusters: float) -> float:
+    """The item part's standard error from bootstrap draws over G clusters (or their sd, a number): their sd times
+    √(G / (G − 1)), as the bootstrap's variance of a mean divides by G where the t with G − 1 df wants G − 1;
+    unchanged with G unknown (inf) or 1."""
+    sd = float(np.std(item_draws, ddof=1)) if np.ndim(item_draws) else float(item_draws)
+    return sd * float(np.sqrt(n_clusters / (n_clusters - 1))) if np.isfinite(n_clusters) and n_clusters > 1 else sd
+
+
+def both_noises(alpha: float, se_seeds: float | np.ndarray, df_seeds: float, se_items: float | np.ndarray,
+                df_items: float) -> float | np.ndarray:
+    """The half-width of `combined_test`'s interval whose each end leaves out `alpha` (0.025: the 95 % interval):
+    √((t_{1−α}(df_seeds) · se_seeds)² + (t_{1−α}(df_items) · se_items)²), Banerjee's (1961) sum of the two parts'
+    own t half-widths; never below either part's own. Broadcasts over arrays of standard errors.
+
+    Args:
+        alpha: the one-sided tail.
+        se_seeds: the seeds' part of the standard error.
+        df_seeds: its degrees of freedom (seeds − 1).
+        se_items: the items' (clusters') part.
+        df_items: its degrees of freedom (clusters − 1; inf: normal).
+    """
+    from scipy import stats as scipy_stats
+
+    seeds = scipy_stats.t.isf(alpha, df_seeds) * se_seeds if df_seeds > 0 else 0.0 * se_seeds
+    items = (scipy_stats.t.isf(alpha, df_items) if np.isfinite(df_items) else scipy_stats.norm.isf(alpha)) * se_items
+    return np.hypot(seeds, items)
+
+
+def one_sided_p(gap: float, se_seeds: float, df_seeds: float, se_items: float, df_items: float) -> float:
+    """The one-sided p of `both_noises`' interval for an estimate `gap` above the null's boundary (estimate −
+    boundary): the α at which the one-sided bound just reaches the boundary (0.5 at gap 0, above 0.5 where the
+    estimate is on the null's side).
+
+    Args:
+        gap: the estimate minus the null's boundary, signed so that positive is against the null.
+        se_seeds: as in `both_noises`.
+        df_seeds: as in `both_noises`.
+        se_items: as in `both_noises`.
+        df_items: as in `both_noises`.
+    """
+    from scipy import optimize
+
+    if gap < 0:
+        return 1 - one_sided_p(-gap, se_seeds, df_seeds, se_items, df_items)
+    if gap == 0:
+        return 0.5
+
+    def excess(log_p: float) -> float:  # the bound's half-width at α = 10**log_p, minus the gap; falls with α
+        return float(both_noises(10**log_p, se_seeds, df_seeds, se_items, df_items)) - gap
+
+    if excess(-300) < 0:
+        return 0.0
+    return float(10 ** optimize.brentq(excess, -300, np.log10(0.5), xtol=1e-10))
 
 
 def mean_interval(values: Sequence[float], ci_low: Sequence[float], ci_high: Sequence[float], *,
                   level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high): the mean of a strategy's per-seed values and an interval of that mean with both noises,
-    from summary.csv alone: the seeds' variance / n plus the item noise, read from each run's 95 % bootstrap CI
-    over parallel items (its half-width / 1.96, averaged over the seeds: the items are the same for every seed, so
-    their noise does not shrink with more seeds); t with Welch–Satterthwaite df, as `combined_test`. A single
-    run gives its own CI back.
+    from summary.csv alone: the seeds' sd / √n (n − 1 df) and the item noise, read from each run's 95 % bootstrap
+    CI over parallel items (its half-width / 1.96, averaged over the seeds: the items are the same for every seed,
+    so their noise does not shrink with more seeds; normal), joined as `combined_test` joins them (`both_noises`),
+    so never narrower than the seeds' own t-interval. A single run gives its own CI back.
 
     Args:
         values: one value per seed (summary.csv's column).
@@ -259,9 +380,7 @@ def mean_interval(values: Sequence[float], ci_low: Sequence[float], ci_high: Seq
         return mean, float(low[0]), float(high[0])
     se_items = float(np.mean((high - low) / 2 / scipy_stats.norm.ppf(0.975)))
     se_seeds = float(values.std(ddof=1) / np.sqrt(len(values)))
-    se = float(np.hypot(se_seeds, se_items))
-    df = se**4 / (se_seeds**4 / (len(values) - 1)) if se_seeds > 0 else float("inf")
-    half = scipy_stats.t.ppf((1 + level) / 2, df) * se
+    half = float(both_noises((1 - level) / 2, se_seeds, len(values) - 1, se_items, np.inf))
     return mean, mean - half, mean + half
 
 

@@ -233,11 +233,14 @@ def _own_first_note(part: pd.DataFrame) -> list[str]:
 
 
 BOTH_TEXT = ("Difference of the two strategies' means (as in the mean ± sd table), its 95 % interval with both noises "
-             "(training seeds, paired by seed, and evaluation items, resampled as whole parallel items; "
-             "`stats.combined_test`) and its two-sided p. Per comparison: claims.md corrects the claims for their number.")
+             "(training seeds, paired by seed, with seeds − 1 df; evaluation items, resampled as whole articles where "
+             "the run's per-query rows name them, else as parallel items; `stats.combined_test`) and its two-sided p; "
+             "against a baseline trained with one seed, the interval alone. Per comparison: claims.md corrects the "
+             "claims for their number.")
 SEEDS_TEXT = ("Across training seeds only: the mean per-seed difference of macro means, with the 95 % CI and two-sided "
               "p of the seed-paired t-test (same seed, same group stream; against off-the-shelf, one run, a one-sample "
-              "test; against a baseline trained with one seed, its training noise taken as the reference's).")
+              "test; against a baseline trained with one seed, its training noise taken as the reference's: an "
+              "interval under that assumption, no p).")
 QUERIES_TEXT = ("Over the evaluation items only (training noise left out): per-query values averaged over seeds, 95 % "
                 "bootstrap CI over parallel items and the p of a paired sign-flip test over them.")
 

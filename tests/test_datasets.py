@@ -6,6 +6,7 @@ import json
 import shutil
 from collections import Counter
 
+import numpy as np
 import pytest
 from conftest import shared
 from fixtures import write_lareqa, write_mtop_zip, write_xsemplr
@@ -155,6 +156,13 @@ def test_article_split_holds_out_every_kth_article_and_trains_on_the_rest(tmp_pa
     held_ids = {q.key for q in held.queries}
     assert held_ids == {f"{q}-{a}" for q in ("q1", "q2", "q3") for a in (0, 2, 4)}
     assert all(c.context == "" for c in held.candidates), "sentence alone"
+    # each query names its article (the intervals' cluster), the same index in every language
+    assert {(q.key, q.article) for q in held.queries} == {(f"{q}-{a}", str(a)) for q in ("q1", "q2", "q3") for a in (0, 2, 4)}
+    from hybridlib.evaluation import per_query_scores
+
+    rng = np.random.default_rng(0)
+    rows = per_query_scores(held, rng.normal(size=(len(held.queries), 8)), rng.normal(size=(len(held.candidates), 8)))
+    assert (rows["article"] == rows["key"].str.split("-").str[1]).all(), "per-query rows carry the article"
     rows = lareqa.training_rows(source, ("en", "de"), held_out_every=2, context=True, require_negative=True)
     train_ids = {r["pair_id"] for r in rows}
     assert train_ids == {f"{q}-{a}" for q in ("q1", "q2", "q3") for a in (1, 3)}
