@@ -27,7 +27,7 @@ esac
 cd "$(dirname "$0")"
 
 scripts/setup_env.sh
-py=.venv/bin/python
+py=${HYBRIDLIB_VENV:-.venv}/bin/python  # scripts/setup_env.sh made it there
 if [ "$dry_run" = 1 ]; then
   exec "$py" -m hybridlib.cli plan --profile "$profile"
 fi

@@ -99,6 +99,8 @@ class Profile:
     train: TrainSettings
     eval_batch_size: int = 128
     eval_precision: str = "auto"  # bf16/fp16 autocast matmuls on a GPU (encoder.encode); fp32 on a CPU unless "bf16"
+    eval_chunk: int = 0  # texts per forward pass within an evaluation batch (encoder.embed_chunked); 0: the whole batch
+    eval_pad_multiple: int = 1  # each forward pass's length rounded up to a multiple of this (encoder.embed_chunked)
     n_boot: int = 1000
     held_out_every: int = 0  # xquad-r-train: XQuAD-R articles 0, k, 2k, ... are held out for evaluation (lareqa)
     passage_context: bool = True  # passages and candidates carry their paragraph (LAReQA); False: sentence alone
@@ -112,7 +114,8 @@ class Profile:
     # name `budget_name` (its own folders and table rows), with the same batch, data and seeds
     budgets: tuple[tuple[int, tuple[Strategy, ...]], ...] = ()
     mirror: str | None = None  # download mirror (see hybridlib.download), or None
-    # non-inferiority margins δ for the "keeps" claims, fixed before looking: {"map": δ, "rank_distance_per1k": δ}
+    prereg: str | None = None  # a confirmatory profile's pre-registration, relative to the repository (hybridlib.prereg)
+    # non-inferiority margins δ for the "keeps" claims (each profile says when it was set): {"map": δ, "rank_distance_per1k": δ}
     margins: dict = field(default_factory=dict)
     path: str | None = None  # the YAML it was read from (so torchrun workers can read it again)
 
@@ -177,8 +180,8 @@ def load_profile(name_or_path: str | Path, **overrides: object) -> Profile:
         raise ValueError(f"{path}: {e}") from e
 
 
-TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "budgets", "margins", "mirror")
-EVAL_KEYS = ("batch_size", "precision", "n_boot")
+TOP_KEYS = ("name", "description", "data", "models", "strategies", "seeds", "one_seed", "train", "eval", "synthetic", "sweeps", "budgets", "margins", "mirror", "prereg")
+EVAL_KEYS = ("batch_size", "precision", "n_boot", "chunk", "pad_multiple")
 
 
 def check_keys(section: str, given: dict, allowed: tuple[str, ...] | list[str], required: tuple[str, ...] = ()) -> None:
@@ -278,6 +281,8 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         train=_train_settings(raw["train"]),
         eval_batch_size=int(evaluation.get("batch_size", 128)),
         eval_precision=str(evaluation.get("precision", "auto")),
+        eval_chunk=int(evaluation.get("chunk", 0)),
+        eval_pad_multiple=int(evaluation.get("pad_multiple", 1)),
         n_boot=int(evaluation.get("n_boot", 1000)),
         **split,
         synthetic=dict(raw.get("synthetic") or {}),
@@ -285,6 +290,7 @@ def profile_from_dict(raw: dict, path: str | None = None) -> Profile:
         budgets=budgets,
         one_seed=one_seed,
         mirror=raw.get("mirror"),
+        prereg=raw.get("prereg"),
         margins=_margins(raw.get("margins") or {}),
         path=path,
     )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # heavy imports, for annotations only
     import contextlib
     from collections.abc import Iterable
 
+    import torch
     from sentence_transformers import SentenceTransformer
     from tokenizers import normalizers, pre_tokenizers
 
@@ -251,7 +252,7 @@ def tokenize(
 
 def encode(
     model: SentenceTransformer, texts: list[str] | Tokenized, *, kind: str, batch_size: int = 64, precision: str = "auto", workers: int | None = None,
-    prefixes: bool = True,
+    prefixes: bool = True, chunk: int = 0, multiple: int = 1,
 ) -> np.ndarray:
     """L2-normalised float32 embeddings, shape (len(texts), dim); `kind` is 'query' or 'passage'.
 
@@ -274,6 +275,8 @@ def encode(
         precision: 'auto', 'fp32', 'bf16' or 'fp16' (GPU only).
         workers: tokenizing processes; None: `tokenizing_workers` (up to 8 on a GPU, 0 on a CPU).
         prefixes: False: without prompts (`prompts_for`; texts already tokenized keep theirs).
+        chunk: texts per forward pass within a batch, longest first (`embed_chunked`); 0: the whole batch.
+        multiple: round each forward pass's length up to a multiple of this (`embed_chunked`); 1: no rounding.
 
     Returns:
         (len(texts), dim) float32, rows in `texts` order.
@@ -297,11 +300,67 @@ def encode(
         for features in batches:
             # pinned host memory + non_blocking: the copy waits in the stream instead of stalling this loop
             features = {k: v.to(model.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in features.items()}
-            embedded.append(torch.nn.functional.normalize(model(features)["sentence_embedding"], p=2, dim=1))
+            embedded.append(torch.nn.functional.normalize(embed_chunked(model, features, chunk, multiple), p=2, dim=1))
     emb = torch.cat(embedded).float().cpu().numpy()  # (n, dim) in `order`
     out = np.empty_like(emb)
     out[order] = emb
     return out
+
+
+def embed_chunked(model: SentenceTransformer, features: dict, chunk: int = 0, multiple: int = 1) -> torch.Tensor:
+    """``model(features)["sentence_embedding"]``, computed `chunk` texts at a time, longest first, each chunk cut
+    to its own longest text (rounded up to a multiple of `multiple`): the padding a batch carries for its
+    longest text is not computed, and the forward passes meet few distinct shapes.
+
+    Attention and mean pooling only see a text's own tokens, so the embeddings are those of the padded forward
+    up to rounding (fp32: within 1e-5; tested), and gradients flow through every chunk as through the whole
+    batch: a loss over the result still sees every text of the batch (its in-batch negatives unchanged).
+    Why `multiple` matters on a CPU: oneDNN prepares its matmul kernels once per shape, and a batch of a new
+    length costs that again; rounding lengths up to a multiple of 16 leaves a dozen shapes (docs/speed.md).
+
+    Args:
+        model: a `load_encoder` model (right-padded features: the tokenizers of this project pad on the right).
+        features: a padded batch as the model's `preprocess` or the trainer's collator makes it.
+        chunk: texts per forward pass; 0, or not fewer than the batch: one pass over the whole batch.
+        multiple: round each pass's length up to a multiple of this (padding the batch where it is shorter);
+            1: the longest text's length.
+
+    Returns:
+        (batch, dim) embeddings, rows in `features` order.
+    """
+    import torch
+
+    mask = features["attention_mask"]
+    n = mask.shape[0]
+    if (chunk <= 0 or chunk >= n) and multiple <= 1:
+        return model(features)["sentence_embedding"]
+    lengths = mask.sum(dim=1)
+    order = torch.argsort(lengths, descending=True, stable=True)
+    step = chunk if 0 < chunk < n else n
+    pad_id = model.tokenizer.pad_token_id or 0
+    parts = []
+    for start in range(0, n, step):
+        rows = order[start : start + step]
+        width = -(-int(lengths[rows[0]]) // max(multiple, 1)) * max(multiple, 1)  # the chunk's longest text, rounded up
+        part = {key: _rows(value, rows, width, n, key, pad_id) for key, value in features.items()}
+        parts.append(model(part)["sentence_embedding"])
+    return torch.cat(parts).index_select(0, torch.argsort(order))
+
+
+def _rows(value: object, rows: torch.Tensor, width: int, n: int, key: str, pad_id: int) -> object:
+    """A chunk's slice of one feature: per-text tensors to `rows`, token tensors to `width` columns (padded with
+    `pad_id` for ids, 0 for masks and token types, where the batch is narrower); batch-level values
+    (``prompt_length``, flags) as they are."""
+    import torch
+
+    if not torch.is_tensor(value) or key == "prompt_length" or value.ndim == 0 or value.shape[0] != n:
+        return value
+    value = value.index_select(0, rows)
+    if value.ndim < 2:
+        return value
+    if value.shape[1] < width:
+        value = torch.nn.functional.pad(value, (0, width - value.shape[1]), value=pad_id if key == "input_ids" else 0)
+    return value[:, :width]
 
 
 def _batches(
@@ -369,3 +428,20 @@ def _autocast_dtype(precision: str, device_type: str):
     if precision == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def cut_shares(tokenizer: object, texts: list[str], langs: list[str], *, prompt: str, max_length: int) -> dict[str, float]:
+    """The share of texts longer than `max_length` tokens with their `prompt` (what truncation would cut), per
+    language and over all (key ``"all"``): docs/decisions.md gives them for the small profiles' data.
+
+    Args:
+        tokenizer: the model's tokenizer (a transformers tokenizer: ``tokenizer(texts)["input_ids"]``).
+        texts: the texts, without prompt.
+        langs: each text's language.
+        prompt: the prompt the model reads before each text (``"passage: "``).
+        max_length: the sequence length, special tokens included.
+    """
+    lengths = np.array([len(ids) for ids in tokenizer([prompt + text for text in texts])["input_ids"]])
+    langs_ = np.asarray(langs)
+    shares = {lang: float((lengths[langs_ == lang] > max_length).mean()) for lang in sorted(set(langs))}
+    return {**shares, "all": float((lengths > max_length).mean()) if len(lengths) else 0.0}

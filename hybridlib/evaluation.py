@@ -256,7 +256,7 @@ def evaluate_embeddings(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarra
 
 def encode_task(
     model: SentenceTransformer, task: RetrievalTask, *, batch_size: int = 64, precision: str = "auto", cache: dict | None = None,
-    prefixes: bool = True,
+    prefixes: bool = True, chunk: int = 0, multiple: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(query, candidate) embeddings of a task, L2-normalised float32 in task order: queries alone, candidates
     with their context (`records.passage_input`).
@@ -270,6 +270,8 @@ def encode_task(
             model's `encoder.tokenizer_fingerprint` and the batch size: pass the same dict for every run and each
             dataset is tokenized once per tokenizer. None tokenizes while encoding.
         prefixes: False: without prompts (`encoder.prompts_for`; the ``evaluate`` command's ``--no-prefixes``).
+        chunk: texts per forward pass within a batch, as in `encoder.encode`.
+        multiple: each forward pass's length rounded up to a multiple of this, as in `encoder.encode`.
     """
     from hybridlib.encoder import encode, prompts_for, tokenize, tokenizer_fingerprint
 
@@ -281,8 +283,9 @@ def encode_task(
             if key not in cache:
                 cache[key] = tokenize(model, texts[kind], kind=kind, batch_size=batch_size, prefixes=prefixes)
             texts[kind] = cache[key]
-    q_emb = encode(model, texts["query"], kind="query", batch_size=batch_size, precision=precision, prefixes=prefixes)
-    c_emb = encode(model, texts["passage"], kind="passage", batch_size=batch_size, precision=precision, prefixes=prefixes)
+    shape = {"batch_size": batch_size, "precision": precision, "prefixes": prefixes, "chunk": chunk, "multiple": multiple}
+    q_emb = encode(model, texts["query"], kind="query", **shape)
+    c_emb = encode(model, texts["passage"], kind="passage", **shape)
     return q_emb, c_emb
 
 

@@ -71,7 +71,7 @@ def show_top_k(profile: Profile, paths: Paths, *, n_queries: int = 3, k: int = 5
     step = max(1, len(task.queries) // n_queries)
     task.queries = task.queries[::step][:n_queries]
     model = load_encoder(weights, max_seq_length=profile.train.max_seq_length)
-    q_emb, c_emb = encode_task(model, task, batch_size=profile.eval_batch_size, precision=profile.eval_precision)
+    q_emb, c_emb = encode_task(model, task, batch_size=profile.eval_batch_size, precision=profile.eval_precision, chunk=profile.eval_chunk, multiple=profile.eval_pad_multiple)
     index = faiss.IndexFlatIP(c_emb.shape[1])  # exact inner product = cosine on normalised embeddings
     index.add(c_emb)
     scores, ids = index.search(q_emb, k)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from hybridlib import provenance, records, storage
-from hybridlib.config import SMOKE_MODEL, Profile, RunSpec
+from hybridlib.config import REPO_ROOT, SMOKE_MODEL, Profile, RunSpec
 from hybridlib.encoder import WEIGHT_FILES
 from hybridlib.layout import Paths
 from hybridlib.results import headline
@@ -258,6 +258,13 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
     from hybridlib.evaluation import REPORTED, encode_task, evaluate_embeddings
 
     quiet_progress_bars()
+    registered = {}
+    if profile.prereg:  # a confirmatory profile: evaluated only after its pre-registration was committed
+        from hybridlib import prereg
+
+        registered = {"prereg": prereg.check(REPO_ROOT / profile.prereg)}
+        print(f"pre-registered in {registered['prereg']['file']} at commit {registered['prereg']['commit']} "
+              f"({registered['prereg']['committed_at']}), before this evaluation", flush=True)
     tasks = {d: records.RetrievalTask.read(paths.data / "eval" / d) for d in profile.eval_datasets}
     tokenized = {}  # each dataset tokenized once per tokenizer, for all the runs of its base model
     status = []
@@ -265,7 +272,8 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
         todo = {}
         for dataset in tasks:
             config = {**run_config(profile, run), "dataset": dataset, "eval_batch_size": profile.eval_batch_size,
-                      "eval_precision": profile.eval_precision,
+                      "eval_precision": profile.eval_precision, "eval_chunk": profile.eval_chunk,
+                      "eval_pad_multiple": profile.eval_pad_multiple, **registered,
                       "metrics": {setting: list(names) for setting, names in REPORTED.items()}}  # new metrics: evaluated again
             if not _is_done(paths.eval_dir(dataset, run), config, "metrics.json"):
                 todo[dataset] = config
@@ -278,7 +286,7 @@ def evaluate_all(profile: Profile, paths: Paths, runs: list[RunSpec] | None = No
         model = load_encoder(weights, max_seq_length=profile.train.max_seq_length, revision=None if run.strategy.trains else run.model.load_from[1])
         for dataset, config in todo.items():
             start = time.perf_counter()
-            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision, cache=tokenized)
+            q_emb, c_emb = encode_task(model, tasks[dataset], batch_size=profile.eval_batch_size, precision=profile.eval_precision, chunk=profile.eval_chunk, multiple=profile.eval_pad_multiple, cache=tokenized)
             result, per_query = evaluate_embeddings(tasks[dataset], q_emb, c_emb, n_boot=profile.n_boot)
             write_eval(paths.eval_dir(dataset, run), config, result, per_query)
             warnings = "".join(f"; {line}" for line in result["warnings"])  # languages the macro means treat unevenly
@@ -305,16 +313,18 @@ def write_eval(out_dir: Path, config: dict, result: dict, per_query: pd.DataFram
 
 # Seconds per optimizer step (docs/speed.md), at `_REFERENCE_BATCH` pairs: smoke BERT on a 2-core CPU at batch 32
 # (measured, 250 steps in 11-21 s); multilingual-e5-small on a 2-core CPU at batch 16 with frozen word embeddings,
-# 64 tokens, bf16 autocast, checkpoints every 40 steps (measured in the small-budgets run, 2026-12-07: runs of 80 steps
-# took 85-98 s, of 240 steps 207-225 s, when nothing else ran: 0.79 s a step and 27 s a run for loading and saving,
-# `_RUN_OVERHEAD_SECONDS`); base-size encoders at batch 100 with a hard negative per pair: CPU from mBERT at batch 16
+# 192 tokens, each side of a batch in length-sorted chunks of 8 rounded up to 16 tokens, fused AdamW, bf16 autocast
+# (`benchmarks/cpu_study.py`, 2026-12-07, Intel Xeon with AMX: 1.24 s a step, every step of 30 counted; the 64-token
+# padded step of the snapshot's run was 0.72 s on the same machine in the same benchmark), and 27 s a run for loading
+# and saving (`_RUN_OVERHEAD_SECONDS`, measured in the small-budgets run); base-size encoders at batch 100 with a hard
+# negative per pair: CPU from mBERT at batch 16
 # on 2 cores (measured 23.5 s, scaled); H100/H200 measured on an H200 with `compile: true` (XLM-R 0.125 s, mBERT
 # 0.128 s: the slower one); A100 derived from that step and the H200's compiled profile (matmul and attention
 # kernels, 60 % of the GPU's busy time, scaled by the bf16 matmul rate, 990/312; the rest by the bandwidth, 4.8/2.0
 # TB/s; the host's gaps, 21 % of the step, unchanged); T4 derived from the earlier eager H200 profile the same way,
 # with fp16 and the cached loss (the colab profile's setting). A100 and T4 are not measured; neither is the small
 # model on a GPU.
-_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 0.79, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
+_SECONDS_PER_STEP = {("smoke", "cpu"): 0.08, ("small", "cpu"): 1.24, ("base", "cpu"): 147.0, ("base", "t4"): 2.4,
                      ("base", "a100"): 0.31, ("base", "h100"): 0.13}
 _REFERENCE_BATCH = {"smoke": 32, "small": 16, "base": 100}
 _RUN_OVERHEAD_SECONDS = {("small", "cpu"): 27.0}
@@ -323,12 +333,15 @@ _RUN_OVERHEAD_SECONDS = {("small", "cpu"): 27.0}
 # forward and backward passes are each issued by the host). Applied to the H100 and A100 figures, not to the T4's.
 _EAGER_FACTOR = 1.28
 _CACHED_FACTOR = 3.9
-# The small profiles on a 2-core CPU: seconds to evaluate one run on each dataset (encoding in bf16 and the metrics;
-# measured in the small-budgets run, 2026-12-07, mean of 21 runs; MLQA-R's figure is for its subset of every 8th
-# English article and scales with the share of articles), a fallback per three datasets for others (the small
-# profile's 2026-12-02 run, whose evaluation ran 2.4 x slower on that machine), and the rest of a `run_all.sh`
-# (kernels starting, data, model loading, the top-k browser, tables, figures).
-_EVAL_DATASET_SECONDS = {("small", "cpu"): {"xquad-r": 25.9, "mtop-parallel": 5.9, "mtop-intent": 6.6, "mlqa-r": 13.0}}
+# The small profiles on a 2-core CPU: seconds to evaluate one run on each dataset (encoding in bf16 and the metrics),
+# at 192 tokens in batches of 128 cut into chunks of 16: derived from the 64-token figures measured in the
+# small-budgets run (2026-12-07, mean of 21 runs: XQuAD-R 25.9 s, MLQA-R's every-8th subset 13.0, MTOP 5.9 and 6.6)
+# scaled by the candidates' encoding time at 192 against 64 tokens in `benchmarks/cpu_study.py` (18.9 s against
+# 16.2 s for XQuAD-R's held-out candidates: × 1.17; not yet measured in a run). MLQA-R's figure is for its subset of
+# every 8th English article and scales with the share of articles. A fallback per three datasets for others (the
+# small profile's 2026-12-02 run), and the rest of a `run_all.sh` (kernels starting, data, model loading, the top-k
+# browser, tables, figures).
+_EVAL_DATASET_SECONDS = {("small", "cpu"): {"xquad-r": 30.3, "mtop-parallel": 6.9, "mtop-intent": 7.7, "mlqa-r": 15.2}}
 _MLQA_MEASURED_EVERY = 8
 _EVAL_SECONDS = {("small", "cpu"): 94.0}
 _OTHER_SECONDS = {("small", "cpu"): 160.0}

@@ -30,18 +30,49 @@ def device_name() -> str:
 
     if torch.cuda.is_available():
         return f"cuda x{torch.cuda.device_count()}: {torch.cuda.get_device_name(0)}"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+# the CPU features that pick the bf16 kernels a CPU run computes with (AVX-512 BF16, AMX): runs on CPUs that differ
+# in them agree only within a tolerance, not to every digit (docs/speed.md)
+KERNEL_FLAGS = ("avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux), else the platform's processor string."""
+    for line in _cpuinfo():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """Which of `KERNEL_FLAGS` this CPU has ([] where /proc/cpuinfo cannot be read)."""
+    for line in _cpuinfo():
+        if line.startswith("flags"):
+            have = set(line.split(":", 1)[1].split())
+            return [flag for flag in KERNEL_FLAGS if flag in have]
+    return []
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
 
 
 def environment() -> dict:
-    """Versions of Python and the packages that shape the numbers, the git commit and the device."""
+    """Versions of Python and the packages that shape the numbers, the git commit, the device and the CPU (model
+    and bf16 kernel features: a CPU run's last digits depend on them)."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"python": platform.python_version(), "packages": versions, "git": git_commit(), "device": device_name()}
+    return {"python": platform.python_version(), "packages": versions, "git": git_commit(), "device": device_name(),
+            "cpu": {"model": cpu_model(), "flags": cpu_flags()}}
 
 
 def folder_weights(folder: str | Path) -> dict:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 from hybridlib import storage
-from hybridlib.encoder import PRECISIONS, SCALE, load_encoder, prompts_for, tokenizing_workers
+from hybridlib.encoder import PRECISIONS, SCALE, embed_chunked, load_encoder, prompts_for, tokenizing_workers
 from hybridlib.records import check_pair_rows
 from hybridlib.samplers import (
     BatchPlan,
@@ -35,6 +36,9 @@ from hybridlib.samplers import (
 )
 
 if TYPE_CHECKING:  # heavy imports, for annotations only
+    from collections.abc import Iterable
+
+    import torch
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -67,6 +71,12 @@ class TrainSettings:
     # keep the word-embedding matrix fixed: 96 M of mE5-small's 118 M parameters, so on a CPU the step skips
     # their gradient and AdamW update (the small profile's reason: docs/decisions.md)
     freeze_word_embeddings: bool = False
+    # each side of a batch embedded this many texts at a time, longest first, each cut to its longest text
+    # (`encoder.embed_chunked`): the padding is not computed; 0 = the whole side in one pass (the GPU's default)
+    forward_chunk: int = 0
+    # each forward pass's length rounded up to a multiple of this: on a CPU, oneDNN prepares kernels per shape,
+    # and a new length per batch paid that cost at every step (docs/speed.md); 1 = no rounding
+    pad_multiple: int = 1
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -317,7 +327,7 @@ def training_arguments(
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         warmup_steps=int(settings.warmup_ratio * settings.steps),
-        optim="adamw_torch_fused" if torch.cuda.is_available() and settings.fast else "adamw_torch",
+        optim="adamw_torch_fused" if settings.fast else "adamw_torch",  # fused on a CPU too (torch >= 2.4): one kernel, not 8 per parameter
         bf16=bf16,
         fp16=fp16,
         seed=seed,
@@ -380,14 +390,33 @@ def make_loss(model: SentenceTransformer, settings: TrainSettings, *, gather: bo
         gather: several ranks: each rank scores its queries against the passages of every rank, so the
             negatives come from the whole global batch.
     """
-    from sentence_transformers.sentence_transformer.losses import (
-        CachedMultipleNegativesRankingLoss,
-        MultipleNegativesRankingLoss,
-    )
+    from sentence_transformers.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
 
     if settings.cached_minibatch > 0:
         return CachedMultipleNegativesRankingLoss(model, scale=SCALE, mini_batch_size=settings.cached_minibatch, gather_across_devices=gather)
+    if settings.forward_chunk > 0 or settings.pad_multiple > 1:
+        return ChunkedMultipleNegativesRankingLoss(model, chunk=settings.forward_chunk, multiple=settings.pad_multiple, scale=SCALE, gather_across_devices=gather)
     return MultipleNegativesRankingLoss(model, scale=SCALE, gather_across_devices=gather)
+
+
+class ChunkedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
+    """`MultipleNegativesRankingLoss` whose columns are embedded by `encoder.embed_chunked`: the same loss over the
+    same in-batch negatives, each column's forward passes split into length-sorted chunks.
+
+    Args:
+        model: the encoder being trained.
+        chunk: texts per forward pass (`embed_chunked`); 0: a whole column at once.
+        multiple: each pass's length rounded up to a multiple of this (`embed_chunked`).
+        **kwargs: `MultipleNegativesRankingLoss`'s own (``scale``, ``gather_across_devices``).
+    """
+
+    def __init__(self, model: SentenceTransformer, *, chunk: int, multiple: int = 1, **kwargs: object) -> None:
+        super().__init__(model, **kwargs)
+        self.chunk, self.multiple = chunk, multiple
+
+    def forward(self, sentence_features: Iterable[dict], labels: torch.Tensor) -> torch.Tensor:
+        embeddings = [embed_chunked(self.model, features, self.chunk, self.multiple) for features in sentence_features]
+        return self.compute_loss_from_embeddings(embeddings, labels)
 
 
 def _loader_workers(requested: int | None) -> int:

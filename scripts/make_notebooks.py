@@ -132,7 +132,7 @@ NOTEBOOKS = {
         ("md", "## The paper's claims\n\nEach claim is the sign the paper reports for hybrid minus xx-mono or xy on one "
                "metric. Read the **verdicts** first: holds / does not hold / cannot tell, from the test with both "
                "noises after Holm's correction over the claims; a \"keeps\" claim holds only where hybrid loses less "
-               "than the profile's margin δ, fixed before looking. The marks under them (✓ / ✗ / ~) are per "
+               "than the profile's margin δ (its history: the profile's comment and docs/protocol.md). The marks under them (✓ / ✗ / ~) are per "
                "comparison, not corrected: a ✓ there is not a finding on its own."),
         ("code", "claims = paths.results / \"tables\" / \"claims.md\"  # written where the runs include hybrid-0.5\n"
                  "display(Markdown(claims.read_text() if claims.exists() else \"No hybrid-0.5 runs: no claims to check.\"))"),

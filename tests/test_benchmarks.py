@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
         ("sampler.py", ["--groups", "20000", "--batches", "50"], "| strategy | plan setup s"),
         ("loader.py", ["--tiny", "--batches", "3"], "| model | hard negatives | host ms per batch (median)"),
         ("tables.py", ["--tiny"], "| stage | seconds | peak memory GiB"),
+        ("cpu_study.py", ["--tiny", "--steps", "3", "--configs", "before,after"], "| config | length | chunk | multiple |"),
     ],
 )
 def test_benchmark_prints_its_table(script, args, header, tmp_path):

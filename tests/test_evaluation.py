@@ -354,12 +354,12 @@ def test_readme_wall_clock_table_is_what_plan_prints():
             assert shown in row, f"{profile.name} on {device}: plan prints {shown}"
 
 
-@pytest.mark.parametrize("name", ["smoke", "small", "small-budgets", "small-pilot", "paper", "colab"])
+@pytest.mark.parametrize("name", ["smoke", "small", "small-budgets", "small-pilot", "confirm", "paper", "colab"])
 def test_every_shipped_profile_loads_and_plans(name, capsys):
     """The colab profile is only ever opened on Colab: a typo in it must fail here, not there."""
     from hybridlib.config import CONFIG_DIR
 
-    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == ["colab", "paper", "small", "small-budgets", "small-pilot", "smoke"]
+    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == ["colab", "confirm", "paper", "small", "small-budgets", "small-pilot", "smoke"]
     assert main(["plan", "--profile", name]) == 0
     assert "fine-tuned" in capsys.readouterr().out
 

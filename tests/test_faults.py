@@ -72,7 +72,7 @@ def test_fault_profile(case, change, message, tmp_path, capsys):
 
 def test_fault_profile_missing_file(capsys):
     assert main(["plan", "--profile", "smal"]) == 2
-    assert "no such profile; choose one of ['colab', 'paper', 'small', 'small-budgets', 'small-pilot', 'smoke']" in one_line_error(capsys)
+    assert "no such profile; choose one of ['colab', 'confirm', 'paper', 'small', 'small-budgets', 'small-pilot', 'smoke']" in one_line_error(capsys)
 
 
 # --- bad embeddings and models: a clear error before any result file is written ---------------------------------
