@@ -244,7 +244,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from hybridlib.evaluation import check_embeddings, encode_task, evaluate_embeddings, load_embeddings
 
     task = _task(args)
-    prompts = None  # the prompts the texts were encoded with (unknown for embeddings)
+    prompts = max_length = None  # the prompts and length the texts were encoded with (unknown for embeddings)
     if args.embeddings:
         q_emb, c_emb = load_embeddings(args.embeddings)
     else:
@@ -253,6 +253,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model = load_encoder(args.model, max_seq_length=args.max_seq_length)
         # the prompts by encoder.prompts_for's rule; none for a model trained without them
         prompts = prompts_for(model, not args.no_prefixes)
+        max_length = model.max_seq_length
         q_emb, c_emb = encode_task(model, task, batch_size=args.batch_size, prefixes=not args.no_prefixes)
     try:  # before anything is written
         check_embeddings(task, q_emb, c_emb)
@@ -261,7 +262,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result, per_query = evaluate_embeddings(task, q_emb, c_emb, n_boot=args.n_boot)
     result["source"] = {"model": args.model, "embeddings": args.embeddings, "dataset_dir": str(args.task or args.source),
                         "prefixes": not args.no_prefixes if args.model else None,
-                        "prompts": prompts}
+                        "prompts": prompts, "max_seq_length": max_length}
     result["environment"] = provenance.environment()
     out = Path(args.out)
     storage.write_json(out, result)
@@ -345,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--model", help="a local folder or hub id (mean pooling, query:/passage: prefixes)")
     group.add_argument("--embeddings", help="folder with queries.npy and candidates.npy (float32, export order)")
     p.add_argument("--no-prefixes", action="store_true", help="encode without prompts (a model trained without them); by default the model's own, else mE5's query: / passage: (docs/library.md)")
-    p.add_argument("--max-seq-length", type=int, default=256)
+    p.add_argument("--max-seq-length", type=int, default=None,
+                   help="cut texts at this many tokens (default: the model's own limit, as the evaluator and the trainer read it); metrics.json records it")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--out", required=True)

@@ -128,6 +128,24 @@ def language_warnings(task: RetrievalTask, per_query: pd.DataFrame) -> list[str]
             if n < FEW_QUERIES:
                 out.append(f"{lang}: {n} quer{'y' if n == 1 else 'ies'} with a relevant candidate, fewer than {FEW_QUERIES}" +
                            (", so it is left out of the means" if not n else ", yet a full language's weight in the macro means"))
+            # queries of this language with no relevant candidate in their own language (Mo) while others have one:
+            # a misspelled key leaves its query out of Mo and turns its candidate into a distractor
+            mono = per_query[(per_query["setting"] == "mono") & (per_query["lang"] == lang)]
+            missing = int((mono["n_relevant"] == 0).sum())
+            if missing and missing < len(mono):
+                out.append(f"{lang}: {missing} of {len(mono)} queries have no relevant candidate in {lang} (left out of Mo; "
+                           "check their keys)")
+    for setting in ("mono", "cross", "multi"):
+        rows = per_query[per_query["setting"] == setting]
+        if setting in task.settings and len(rows) and not (rows["n_relevant"] > 0).any():
+            out.append(f"{setting}: no query has a relevant candidate in this setting, so it has no score" +
+                       ("; for LAReQA's Cr, relevance must link each query to its translations' candidates" if setting == "cross" else ""))
+    if "query_id" in per_query and not per_query.empty and "item" not in per_query and "article" not in per_query:
+        ids, langs = per_query["query_id"].astype(str), per_query["lang"].astype(str)
+        named = [q.startswith(x + "-") or q.endswith("-" + x) for q, x in zip(ids, langs)]
+        if not all(named):
+            out.append(f"{named.count(False)} query ids do not start with '<lang>-' (e.g. {ids[[not n for n in named]].iloc[0]!r}): "
+                       "the intervals then resample each query alone, not its parallel item; name them '<lang>-<item>'")
     return out
 
 

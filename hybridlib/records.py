@@ -236,6 +236,12 @@ def check_pair_rows(rows: Dataset, cols: pd.DataFrame, languages: tuple[str, ...
     if isinstance(languages, str):
         raise ValueError(f"languages must be a tuple of language codes, got the string {languages!r}; write "
                          f"{tuple(languages.split(','))!r}")
+    if not isinstance(languages, (tuple, list)):  # a set's order changes from process to process, and so would every batch
+        raise ValueError(f"languages must be an ordered tuple (their order decides every batch), got a {type(languages).__name__}; "
+                         f"write {tuple(sorted(languages))!r}")
+    if len(set(languages)) != len(languages):
+        raise ValueError(f"languages {tuple(languages)!r} name a language twice; name each once")
+    check_languages(set(cols["lang"]), set(), "the training rows")  # 'EN' beside 'en' would drop rows; 'english' is no code
     found = set(cols["lang"])
     absent = [lang for lang in languages if lang not in found]
     if absent:

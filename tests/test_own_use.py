@@ -264,3 +264,54 @@ def test_the_per_language_figure_draws_a_single_strategy():
                              for lang in ("en", "de", "el") for column in ("mono_map", "cross_map", "multi_map", "rank_distance")])
     fig = per_language_points(per_lang, "mine", "model", "mine")
     assert len(fig.axes) == 4
+
+
+# Found by a second new-user trial: each was silent before
+
+
+def test_training_languages_as_a_set_or_spelled_two_ways_are_refused():
+    from datasets import Dataset
+
+    from hybridlib.training import pair_dataset
+
+    rows = {"pair_id": ["g1", "g1", "g2", "g2"], "lang": ["en", "de"] * 2, "query": list("abcd"), "passage": list("ABCD")}
+    with pytest.raises(ValueError, match=r"languages must be an ordered tuple \(their order decides every batch\), got a set; write \('de', 'en'\)"):
+        pair_dataset(Dataset.from_dict(rows), {"en", "de"}, hard_negatives=False)
+    with pytest.raises(ValueError, match=r"name a language twice"):
+        pair_dataset(Dataset.from_dict(rows), ("en", "en", "de"), hard_negatives=False)
+    mixed = {**rows, "lang": ["EN", "de", "en", "de"]}  # one row's language spelled otherwise: it would be dropped
+    with pytest.raises(ValueError, match=r"the training rows: one language is spelled 'EN' .* and 'en' .*; write 'en' everywhere"):
+        pair_dataset(Dataset.from_dict(mixed), ("en", "de"), hard_negatives=False)
+    with pytest.raises(ValueError, match=r"language 'english' is not a lower-case language code"):
+        pair_dataset(Dataset.from_dict({**rows, "lang": ["english", "de"] * 2}), ("english", "de"), hard_negatives=False)
+
+
+def test_a_misspelled_key_a_missing_setting_and_ids_without_their_item_are_named():
+    from hybridlib.evaluation import evaluate_embeddings
+
+    task = own_task(("en", "de", "fr"))
+    typo = next(i for i, c in enumerate(task.candidates) if c.lang == "fr" and c.keys == ("g5",))
+    task.candidates[typo] = Candidate(task.candidates[typo].id, "fr", task.candidates[typo].text, "", ("g5_",))  # one typo
+    result, _ = evaluate_embeddings(task, *random_embeddings(task), n_boot=10)
+    assert any(w.startswith("fr: 1 of 6 queries have no relevant candidate in fr") for w in result["warnings"]), result["warnings"]
+
+    # relevance only within a language (per-language MTEB qrels): Cr has no score, and the output says why
+    own = own_task(("en", "de"))
+    per_language = RetrievalTask("mine", own.queries, [Candidate(c.id, c.lang, c.text, "", (f"{c.lang}-{c.keys[0]}",)) for c in own.candidates])
+    per_language = RetrievalTask("mine", [Query(q.id, q.lang, q.text, f"{q.lang}-{q.key}") for q in own.queries], per_language.candidates)
+    result, _ = evaluate_embeddings(per_language, *random_embeddings(per_language), n_boot=10)
+    assert result["cross"] is None or any(w.startswith("cross: no query has a relevant candidate") for w in result["warnings"])
+    assert any("relevance must link each query to its translations" in w for w in result["warnings"]), result["warnings"]
+
+    # ids that do not name their parallel item: the intervals resample queries alone, and the output says so
+    odd = RetrievalTask("mine", [Query(q.id.replace("-", "_"), q.lang, q.text, q.key) for q in own.queries], own.candidates)
+    result, _ = evaluate_embeddings(odd, *random_embeddings(odd), n_boot=10)
+    assert any("query ids do not start with '<lang>-'" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_the_command_reads_the_models_own_length_as_the_evaluator_does_and_records_it(tmp_path, smoke_encoder):
+    task = own_task()
+    task.write(tmp_path / "task")
+    result = evaluate(tmp_path, tmp_path / "task", smoke_encoder)
+    assert result["source"]["max_seq_length"] == 96, "the smoke model's own limit, not a default of 256 the evaluator does not use"
+    assert evaluate(tmp_path, tmp_path / "task", smoke_encoder, "--max-seq-length", "8")["source"]["max_seq_length"] == 8
