@@ -140,13 +140,31 @@ def language_warnings(task: RetrievalTask, per_query: pd.DataFrame) -> list[str]
         if setting in task.settings and len(rows) and not (rows["n_relevant"] > 0).any():
             out.append(f"{setting}: no query has a relevant candidate in this setting, so it has no score" +
                        ("; for LAReQA's Cr, relevance must link each query to its translations' candidates" if setting == "cross" else ""))
-    if "query_id" in per_query and not per_query.empty and "item" not in per_query and "article" not in per_query:
-        ids, langs = per_query["query_id"].astype(str), per_query["lang"].astype(str)
-        named = [q.startswith(x + "-") or q.endswith("-" + x) for q, x in zip(ids, langs)]
-        if not all(named):
-            out.append(f"{named.count(False)} query ids do not start with '<lang>-' (e.g. {ids[[not n for n in named]].iloc[0]!r}): "
-                       "the intervals then resample each query alone, not its parallel item; name them '<lang>-<item>'")
+    if "item" not in per_query and "article" not in per_query:
+        out += _item_warnings(task)
     return out
+
+
+def _item_warnings(task: RetrievalTask) -> list[str]:
+    """The intervals resample parallel items (`stats.parallel_item`: a query id without its ``<lang>-``): a line when
+    ids do not name their item, so each query would be resampled alone."""
+    from hybridlib.stats import parallel_item
+
+    ids, langs, keys = [q.id for q in task.queries], [q.lang for q in task.queries], [q.key for q in task.queries]
+    unnamed = [q for q, x in zip(ids, langs) if not (q.startswith(x + "-") or q.endswith("-" + x))]
+    if unnamed:
+        return [f"{len(unnamed)} query ids do not start with '<lang>-' (e.g. {unnamed[0]!r}): the intervals then resample "
+                "each query alone, not its parallel item; name them '<lang>-<item>'"]
+    frame = pd.DataFrame({"query_id": ids, "lang": langs, "key": keys})
+    frame["item"] = parallel_item(frame).to_numpy()
+    one_each = not frame.duplicated(["key", "lang"]).any()  # a key per parallel group (LAReQA, MTOP parallel), not a label
+    split = frame.groupby("key")["item"].nunique()
+    if one_each and (split > 1).any():
+        key = split[split > 1].index[0]
+        return [f"{int((split > 1).sum())} keys are shared by translations whose ids name other items (e.g. key {key!r}: "
+                f"{sorted(frame.loc[frame['key'] == key, 'query_id'])[:3]}): the intervals resample them as separate items; "
+                "give translations one item, '<lang>-<item>'"]
+    return []
 
 
 def per_query_scores(task: RetrievalTask, q_emb: np.ndarray, c_emb: np.ndarray) -> pd.DataFrame:

@@ -306,7 +306,14 @@ def test_a_misspelled_key_a_missing_setting_and_ids_without_their_item_are_named
     # ids that do not name their parallel item: the intervals resample queries alone, and the output says so
     odd = RetrievalTask("mine", [Query(q.id.replace("-", "_"), q.lang, q.text, q.key) for q in own.queries], own.candidates)
     result, _ = evaluate_embeddings(odd, *random_embeddings(odd), n_boot=10)
-    assert any("query ids do not start with '<lang>-'" in w for w in result["warnings"]), result["warnings"]
+    assert any(w.startswith(f"{len(odd.queries)} query ids do not start with '<lang>-'") for w in result["warnings"]), result["warnings"]
+
+    # ids that start with '<lang>-' but number each translation apart: the same silent resampling, named too
+    numbered = RetrievalTask("mine", [Query(f"{q.lang}-q{i}", q.lang, q.text, q.key) for i, q in enumerate(own.queries)], own.candidates)
+    result, _ = evaluate_embeddings(numbered, *random_embeddings(numbered), n_boot=10)
+    assert any("keys are shared by translations whose ids name other items" in w for w in result["warnings"]), result["warnings"]
+    result, _ = evaluate_embeddings(own, *random_embeddings(own), n_boot=10)
+    assert result["warnings"] == [], "ids '<lang>-<item>' with one item per key: nothing to say"
 
 
 def test_the_command_reads_the_models_own_length_as_the_evaluator_does_and_records_it(tmp_path, smoke_encoder):
