@@ -128,10 +128,11 @@ def language_warnings(task: RetrievalTask, per_query: pd.DataFrame) -> list[str]
             if n < FEW_QUERIES:
                 out.append(f"{lang}: {n} quer{'y' if n == 1 else 'ies'} with a relevant candidate, fewer than {FEW_QUERIES}" +
                            (", so it is left out of the means" if not n else ", yet a full language's weight in the macro means"))
-            # queries of this language with no relevant candidate in their own language (Mo) while others have one:
-            # a misspelled key leaves its query out of Mo and turns its candidate into a distractor
+            # queries with a relevant candidate in other languages but none in their own (Mo), while others of the
+            # language have one: a misspelled key leaves its query out of Mo and turns its candidate into a distractor
             mono = per_query[(per_query["setting"] == "mono") & (per_query["lang"] == lang)]
-            missing = int((mono["n_relevant"] == 0).sum())
+            elsewhere = set(per_query.loc[(per_query["setting"] != "mono") & (per_query["n_relevant"] > 0), "query_id"])
+            missing = int(((mono["n_relevant"] == 0) & mono["query_id"].isin(elsewhere)).sum())  # relevant only in other languages
             if missing and missing < len(mono):
                 out.append(f"{lang}: {missing} of {len(mono)} queries have no relevant candidate in {lang} (left out of Mo; "
                            "check their keys)")
