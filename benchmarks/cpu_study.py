@@ -40,11 +40,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from common import REAL_DATA, build_model, cleanup, workdir
+from common import REAL_DATA, build_model, cleanup, flops_per_token, workdir
 from transformers import TrainerCallback
 
 from hybridlib import lareqa, synthetic
 from hybridlib.encoder import encode, load_encoder
+from hybridlib.provenance import cpu_model
 from hybridlib.samplers import Strategy
 from hybridlib.training import TrainSettings, train_run
 
@@ -118,13 +119,6 @@ class StepTimes(TrainerCallback):
         self.counter.handle.remove()
 
 
-def model_shape(model) -> tuple[int, int, int]:
-    """(parameters outside the embeddings, layers, hidden size)."""
-    core = model[0].auto_model
-    params = sum(p.numel() for name, p in core.named_parameters() if "embeddings" not in name)
-    return params, core.config.num_hidden_layers, core.config.hidden_size
-
-
 def flops(params: int, layers: int, hidden: int, tokens: int, squares: int, *, training: bool) -> float:
     """FLOPs on real tokens: dense 2 × params per token (× 3 with the backward pass), attention 4 × layers × hidden
     × length² per text (× 3)."""
@@ -172,7 +166,7 @@ def main() -> None:
         rows, passages, text = data(args.tiny)
         if args.encode:
             passages = passages[: args.encode]
-        params, layers, hidden = model_shape(load_encoder(model_dir))
+        params, layers, hidden = flops_per_token(load_encoder(model_dir))
         rate = matmul_rate(hidden)
         print(f"cpu: {cpu_model()}, {torch.get_num_threads()} threads, torch {torch.__version__}; text: {text}; batch {args.batch}, "
               f"{args.steps} steps per configuration; bf16 matmul rate at hidden {hidden}: {rate / 1e9:.0f} GFLOP/s")
@@ -204,17 +198,6 @@ def main() -> None:
         print(f"bf16 matmul rate again at the end: {matmul_rate(hidden) / 1e9:.0f} GFLOP/s")
     finally:
         cleanup(tmp)
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), or the platform's processor string."""
-    import platform
-
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":
